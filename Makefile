@@ -1,0 +1,94 @@
+# scalewise — build, test, run, bench.
+# `make run` and `make test` install the Debian packages they need (scripts/deps.sh).
+
+CC      ?= gcc
+PKGS    := libmicrohttpd libcurl libcjson yaml-0.1 openssl gnutls
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
+BASEFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -I. -Iapi -Iadapter -Iscalers \
+            $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -DSW_VERSION='"$(VERSION)"'
+CFLAGS  ?= -O2 -g
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl -lm -lpthread
+SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+LIB_SRC  := $(sort $(wildcard api/*.c adapter/*.c scalers/*.c))
+LIB_SRC  := $(filter-out adapter/main.c,$(LIB_SRC))
+CONF_SRC := $(sort $(wildcard tests/conformance/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNITS    := $(patsubst tests/unit/%.c,%,$(UNIT_SRC))
+
+B  := build
+BA := build/asan
+
+.PHONY: all deps test-deps unit unit-asan conformance e2e test run bench clean fuzz
+all: deps $(B)/scalewise $(B)/conformance
+
+deps:
+	@scripts/deps.sh build
+test-deps:
+	@scripts/deps.sh test
+
+# --- objects -------------------------------------------------------------
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+$(BA)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(SANFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/libsw.a: $(patsubst %.c,$(B)/obj/%.o,$(LIB_SRC))
+	@rm -f $@; ar rcs $@ $^
+$(BA)/libsw.a: $(patsubst %.c,$(BA)/obj/%.o,$(LIB_SRC))
+	@rm -f $@; ar rcs $@ $^
+
+$(B)/scalewise: $(B)/obj/adapter/main.o $(B)/libsw.a
+	$(CC) $(CFLAGS) -rdynamic -o $@ $^ $(LDLIBS)
+$(BA)/scalewise: $(BA)/obj/adapter/main.o $(BA)/libsw.a
+	$(CC) $(SANFLAGS) -rdynamic -o $@ $^ $(LDLIBS)
+
+$(B)/conformance: $(patsubst %.c,$(B)/obj/%.o,$(CONF_SRC)) $(B)/libsw.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(BA)/conformance: $(patsubst %.c,$(BA)/obj/%.o,$(CONF_SRC)) $(BA)/libsw.a
+	$(CC) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+
+# unit tests: one binary per tests/unit/test_*.c, linked with cmocka
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/libsw.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+$(BA)/tests/%: $(BA)/obj/tests/unit/%.o $(BA)/libsw.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SANFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# plugins (shared objects loaded with dlopen)
+$(B)/plugins/%.so: scalers/plugins/%/*.c scalers/scaler.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -fPIC -shared -o $@ $(filter %.c,$^)
+
+# --- tests -----------------------------------------------------------------
+TESTDATA ?= $(firstword $(wildcard ../shared/testdata shared/testdata))
+export ASAN_OPTIONS := detect_leaks=1:abort_on_error=0
+export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
+
+unit: test-deps $(addprefix $(B)/tests/,$(UNITS))
+	@scripts/run-units.sh $(B)/tests $(UNITS)
+unit-asan: test-deps $(addprefix $(BA)/tests/,$(UNITS))
+	@LABEL=unit-asan scripts/run-units.sh $(BA)/tests $(UNITS)
+conformance: $(B)/conformance $(BA)/conformance
+	$(BA)/conformance $(wildcard $(TESTDATA)/*_vectors_public.json)
+e2e: test-deps $(B)/scalewise $(BA)/scalewise
+	@scripts/run-e2e.sh $(BA)/scalewise
+
+test: test-deps all unit unit-asan conformance e2e
+	@echo "make test: all suites passed"
+
+run: deps $(B)/scalewise
+	$(B)/scalewise serve --config examples/demo.yaml --secure-port $${PORT:-6443} --cert-dir $${CERT_DIR:-$(B)/certs}
+
+bench: all
+	@scripts/deps.sh bench
+	@tests/bench/run.sh
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
