@@ -1,0 +1,1089 @@
+/*
+ * pipeline.c — the per-series metric pipeline (see pipeline.h for the
+ * behaviour; this file explains only how it is done).
+ *
+ * A state is one allocation: the struct followed by its arrays, sized at
+ * creation from the cfg's shape. The ring holds, per sample, its time, its
+ * raw value (window methods only) and its recommendation (only when a
+ * stabilisation window is set). Running aggregates point into the ring by
+ * position (uint16_t, as the ring holds at most 65,536 samples):
+ * - the smoothing window is always the newest win_n ring entries;
+ * - mean keeps a compensated running sum, rebuilt from the window after as
+ *   many removals as the window holds (amortised O(1), no drift);
+ * - median and quantile keep the window's values sorted (binary search and
+ *   one memmove per insert and per removal);
+ * - max, min and the two stabilisation windows keep monotonic deques.
+ * Everything that is not stored (sorted array, deques, window length) is a
+ * function of the ring, so a restored state rebuilds it and then behaves
+ * bit for bit as the saved one would have.
+ */
+#include "pipeline.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ------------------------------------------------------------------------ */
+/* Shape: the part of a cfg that decides what a state holds                  */
+
+struct shape {
+	enum smooth_method method;
+	int64_t half_life_ms;   /* 0 unless ema */
+	int64_t window_ms;      /* 0 unless a window method */
+	double q;               /* 0 unless quantile */
+	int64_t up_ms, down_ms, interval_ms;
+};
+
+struct mdeque {
+	uint16_t *pos;          /* ring positions, oldest first */
+	uint32_t head, n;
+};
+
+struct pipeline_state {
+	struct shape sh;
+	uint32_t cap;           /* ring capacity, also each deque's */
+	size_t bytes;           /* this allocation, struct and arrays */
+
+	int64_t *ts;            /* [cap] */
+	double *raw;            /* [cap] window methods; else NULL */
+	double *rec;            /* [cap] when a stabilisation window is set; else NULL */
+	double *sorted;         /* [cap] median, quantile: the window ascending */
+	struct mdeque ext;      /* max / min: of raw over the smoothing window */
+	struct mdeque up;       /* min of rec over the up window */
+	struct mdeque down;     /* max of rec over the down window */
+	uint32_t head, n;       /* ring: n entries, the oldest at head */
+
+	uint32_t win_n;         /* the newest win_n ring entries form the smoothing window */
+	double sum, comp;       /* mean: Neumaier sum of the window */
+	uint32_t since_rebuild; /* mean: removals since the sum was rebuilt */
+
+	bool has_value;         /* a good sample has been taken */
+	int64_t newest_ts;
+	double last_raw, last_smoothed;
+	double ema;
+	double held;            /* stabilised, after hysteresis, before bounds */
+
+	bool failing;
+	int64_t fail_since;
+	char err[PIPELINE_ERR_MAX];
+};
+
+_Static_assert(sizeof(struct pipeline_state) % sizeof(int64_t) == 0,
+               "arrays after the struct must stay 8-byte aligned");
+
+static bool is_window_method(enum smooth_method m)
+{
+	return m == SMOOTH_MEAN || m == SMOOTH_MEDIAN || m == SMOOTH_MAX ||
+	       m == SMOOTH_MIN || m == SMOOTH_QUANTILE;
+}
+
+static struct shape shape_of(const struct pipeline_cfg *c)
+{
+	struct shape s = {
+		.method = c->method,
+		.up_ms = c->up_ms,
+		.down_ms = c->down_ms,
+		.interval_ms = c->interval_ms,
+	};
+	if (c->method == SMOOTH_EMA)
+		s.half_life_ms = c->half_life_ms;
+	if (is_window_method(c->method))
+		s.window_ms = c->window_ms;
+	if (c->method == SMOOTH_QUANTILE)
+		s.q = c->q;
+	return s;
+}
+
+static bool shape_eq(const struct shape *a, const struct shape *b)
+{
+	return a->method == b->method && a->half_life_ms == b->half_life_ms &&
+	       a->window_ms == b->window_ms && a->q == b->q && a->up_ms == b->up_ms &&
+	       a->down_ms == b->down_ms && a->interval_ms == b->interval_ms;
+}
+
+bool pipeline_cfg_same_shape(const struct pipeline_cfg *a, const struct pipeline_cfg *b)
+{
+	struct shape sa = shape_of(a), sb = shape_of(b);
+	return shape_eq(&sa, &sb);
+}
+
+/* For asserts only (inline: no unused-function warning under NDEBUG). */
+static inline bool state_fits(const struct pipeline_state *st, const struct pipeline_cfg *cfg)
+{
+	struct shape s = shape_of(cfg);
+	return shape_eq(&st->sh, &s);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Names, formatting, messages                                               */
+
+static const char *const method_names[] = {
+	[SMOOTH_NONE] = "none",     [SMOOTH_EMA] = "ema", [SMOOTH_MEAN] = "mean",
+	[SMOOTH_MEDIAN] = "median", [SMOOTH_MAX] = "max", [SMOOTH_MIN] = "min",
+	[SMOOTH_QUANTILE] = "quantile",
+};
+#define METHOD_COUNT (sizeof method_names / sizeof method_names[0])
+
+const char *smooth_method_name(enum smooth_method m)
+{
+	if ((unsigned)m >= METHOD_COUNT)
+		return "unknown";
+	return method_names[m];
+}
+
+int smooth_method_parse(const char *s, enum smooth_method *out)
+{
+	if (!s)
+		return -1;
+	for (size_t i = 0; i < METHOD_COUNT; i++) {
+		if (strcmp(s, method_names[i]) == 0) {
+			*out = (enum smooth_method)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+__attribute__((format(printf, 3, 4)))
+static int fail_msg(char *err, size_t n, const char *fmt, ...)
+{
+	if (err && n > 0) {
+		va_list ap;
+		va_start(ap, fmt);
+		int r = vsnprintf(err, n, fmt, ap);
+		va_end(ap);
+		if (r < 0)
+			err[0] = '\0';
+	}
+	return -1;
+}
+
+/* A duration the way the config writes it: "1h30m", "15s", "1500ms", "0s". */
+static void fmt_duration(char *buf, size_t n, int64_t ms)
+{
+	if (ms == 0) {
+		snprintf(buf, n, "0s");
+		return;
+	}
+	if (ms < 0 || ms % 1000 != 0) {
+		snprintf(buf, n, "%lldms", (long long)ms);
+		return;
+	}
+	long long s = ms / 1000;
+	long long h = s / 3600, m = s / 60 % 60, sec = s % 60;
+	size_t off = 0;
+	int r;
+	buf[0] = '\0';
+	if (h) {
+		r = snprintf(buf + off, n - off, "%lldh", h);
+		if (r < 0 || (size_t)r >= n - off)
+			return;
+		off += (size_t)r;
+	}
+	if (m) {
+		r = snprintf(buf + off, n - off, "%lldm", m);
+		if (r < 0 || (size_t)r >= n - off)
+			return;
+		off += (size_t)r;
+	}
+	if (sec)
+		snprintf(buf + off, n - off, "%llds", sec);
+}
+
+/* RFC 3339 UTC to the second; "@<ms>ms" for a time gmtime_r cannot show. */
+static void fmt_time(char *buf, size_t n, int64_t ms)
+{
+	int64_t s = ms / 1000;
+	if (ms % 1000 < 0)
+		s--;
+	time_t t = (time_t)s;
+	struct tm tm;
+	if (!gmtime_r(&t, &tm) || tm.tm_year < -1900 || tm.tm_year > 9999 - 1900) {
+		snprintf(buf, n, "@%lldms", (long long)ms);
+		return;
+	}
+	snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* Copies at most cap-1 bytes of src, never cutting a UTF-8 sequence. */
+static void copy_msg(char *dst, size_t cap, const char *src)
+{
+	size_t len = strnlen(src, cap - 1);
+	if (src[len] != '\0') {
+		while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80)
+			len--;
+	}
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+/* ------------------------------------------------------------------------ */
+/* Config                                                                    */
+
+void pipeline_cfg_init(struct pipeline_cfg *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->method = SMOOTH_NONE;
+	cfg->q = 0.5;
+	cfg->interval_ms = 15000;
+}
+
+static uint64_t samples_for(int64_t window_ms, int64_t interval_ms)
+{
+	if (window_ms <= 0)
+		return 0;
+	return (uint64_t)(window_ms / interval_ms) + (window_ms % interval_ms != 0);
+}
+
+/* The ring capacity for a valid shape: the longest window's samples plus slack for jitter. */
+static uint32_t ring_cap(const struct shape *sh)
+{
+	uint64_t need = samples_for(sh->window_ms, sh->interval_ms);
+	uint64_t u = samples_for(sh->up_ms, sh->interval_ms);
+	uint64_t d = samples_for(sh->down_ms, sh->interval_ms);
+	if (u > need)
+		need = u;
+	if (d > need)
+		need = d;
+	if (need == 0)
+		return 1;
+	uint64_t cap = need + need / 8 + 2;
+	return cap > PIPELINE_MAX_SAMPLES ? PIPELINE_MAX_SAMPLES : (uint32_t)cap;
+}
+
+int pipeline_cfg_validate(const struct pipeline_cfg *c, char *err, size_t n)
+{
+	if ((unsigned)c->method >= METHOD_COUNT)
+		return fail_msg(err, n, "smoothing.method: unknown method (%d)", (int)c->method);
+	const char *mname = method_names[c->method];
+	if (c->method == SMOOTH_EMA && c->half_life_ms <= 0)
+		return fail_msg(err, n, "smoothing.halfLife: must be > 0 for method \"ema\"");
+	if (is_window_method(c->method) && c->window_ms <= 0)
+		return fail_msg(err, n, "smoothing.window: must be > 0 for method \"%s\"", mname);
+	if (c->method == SMOOTH_QUANTILE && !(c->q >= 0.0 && c->q <= 1.0))
+		return fail_msg(err, n, "smoothing.q: must be in [0, 1]");
+	if (c->up_ms < 0)
+		return fail_msg(err, n, "stabilization.up: must not be negative");
+	if (c->down_ms < 0)
+		return fail_msg(err, n, "stabilization.down: must not be negative");
+	if (!isfinite(c->hysteresis) || c->hysteresis < 0)
+		return fail_msg(err, n, "hysteresis: must be a finite number >= 0");
+	if (c->has_min && !isfinite(c->min))
+		return fail_msg(err, n, "bounds.min: must be a finite number");
+	if (c->has_max && !isfinite(c->max))
+		return fail_msg(err, n, "bounds.max: must be a finite number");
+	if (c->has_min && c->has_max && c->min > c->max)
+		return fail_msg(err, n, "bounds.min: %g is greater than bounds.max (%g)", c->min, c->max);
+	if (c->max_age_ms < 0)
+		return fail_msg(err, n, "onError.maxAge: must not be negative");
+	if (c->has_fallback && !isfinite(c->fallback))
+		return fail_msg(err, n, "onError.fallback: must be a finite number");
+	if (c->has_fallback && c->has_min && c->fallback < c->min)
+		return fail_msg(err, n, "onError.fallback: %g is below bounds.min (%g)", c->fallback, c->min);
+	if (c->has_fallback && c->has_max && c->fallback > c->max)
+		return fail_msg(err, n, "onError.fallback: %g is above bounds.max (%g)", c->fallback, c->max);
+	if (c->interval_ms <= 0)
+		return fail_msg(err, n, "interval: must be > 0");
+
+	const char *key = NULL;
+	int64_t w = 0;
+	if (is_window_method(c->method)) {
+		key = "smoothing.window";
+		w = c->window_ms;
+	}
+	if (c->up_ms > w) {
+		key = "stabilization.up";
+		w = c->up_ms;
+	}
+	if (c->down_ms > w) {
+		key = "stabilization.down";
+		w = c->down_ms;
+	}
+	uint64_t need = samples_for(w, c->interval_ms);
+	if (need > PIPELINE_MAX_SAMPLES) {
+		char wbuf[48], ibuf[48];
+		fmt_duration(wbuf, sizeof wbuf, w);
+		fmt_duration(ibuf, sizeof ibuf, c->interval_ms);
+		return fail_msg(err, n, "%s: %s at interval %s needs %llu samples; the limit is %d",
+		                key, wbuf, ibuf, (unsigned long long)need, PIPELINE_MAX_SAMPLES);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* State layout                                                              */
+
+static void *carve(unsigned char *base, size_t *off, size_t bytes, bool want)
+{
+	if (!want)
+		return NULL;
+	void *p = base ? base + *off : NULL;
+	*off += bytes;
+	return p;
+}
+
+/*
+ * Points st's arrays into the allocation at base (NULL: only measure) and
+ * returns the allocation's size. The 8-byte arrays come first.
+ */
+static size_t state_layout(struct pipeline_state *st, unsigned char *base)
+{
+	size_t off = sizeof *st, cap = st->cap;
+	enum smooth_method m = st->sh.method;
+	bool stab = st->sh.up_ms > 0 || st->sh.down_ms > 0;
+
+	st->ts = carve(base, &off, cap * sizeof(int64_t), true);
+	st->raw = carve(base, &off, cap * sizeof(double), is_window_method(m));
+	st->rec = carve(base, &off, cap * sizeof(double), stab);
+	st->sorted = carve(base, &off, cap * sizeof(double),
+	                   m == SMOOTH_MEDIAN || m == SMOOTH_QUANTILE);
+	st->ext.pos = carve(base, &off, cap * sizeof(uint16_t), m == SMOOTH_MAX || m == SMOOTH_MIN);
+	st->up.pos = carve(base, &off, cap * sizeof(uint16_t), st->sh.up_ms > 0);
+	st->down.pos = carve(base, &off, cap * sizeof(uint16_t), st->sh.down_ms > 0);
+	return off;
+}
+
+struct pipeline_state *pipeline_state_new(const struct pipeline_cfg *cfg)
+{
+	if (pipeline_cfg_validate(cfg, NULL, 0) != 0)
+		return NULL;
+	struct pipeline_state tmpl;
+	memset(&tmpl, 0, sizeof tmpl);
+	tmpl.sh = shape_of(cfg);
+	tmpl.cap = ring_cap(&tmpl.sh);
+	tmpl.bytes = state_layout(&tmpl, NULL);
+
+	struct pipeline_state *st = calloc(1, tmpl.bytes);
+	if (!st)
+		return NULL;
+	*st = tmpl;
+	state_layout(st, (unsigned char *)st);
+	return st;
+}
+
+void pipeline_state_free(struct pipeline_state *st)
+{
+	free(st);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Ring and monotonic deques                                                 */
+
+static uint32_t wrap(uint32_t i, uint32_t cap)
+{
+	return i >= cap ? i - cap : i;
+}
+
+/* The ring position of the i-th oldest entry. */
+static uint32_t ring_pos(const struct pipeline_state *st, uint32_t i)
+{
+	return wrap(st->head + i, st->cap);
+}
+
+/* True when a record stamped ts is outside a window of w ms ending at newest (ts <= newest). */
+static bool aged_out(int64_t newest, int64_t ts, int64_t w)
+{
+	return (uint64_t)newest - (uint64_t)ts >= (uint64_t)w;
+}
+
+static uint32_t dq_front(const struct mdeque *d)
+{
+	return d->pos[d->head];
+}
+
+static void dq_pop_front(struct mdeque *d, uint32_t cap)
+{
+	d->head = wrap(d->head + 1, cap);
+	d->n--;
+}
+
+/*
+ * Appends ring position p, first dropping the entries it dominates: for a
+ * max deque those not greater than v[p], for a min deque those not less.
+ * The front is then the window's extreme.
+ */
+static void dq_push(struct mdeque *d, uint32_t cap, const double *v, uint32_t p, bool want_max)
+{
+	while (d->n > 0) {
+		double back = v[d->pos[wrap(d->head + d->n - 1, cap)]];
+		if (want_max ? back > v[p] : back < v[p])
+			break;
+		d->n--;
+	}
+	d->pos[wrap(d->head + d->n, cap)] = (uint16_t)p;
+	d->n++;
+}
+
+/* Drops the front entries that are w or more older than newest. */
+static void dq_expire(struct mdeque *d, uint32_t cap, const int64_t *ts, int64_t newest, int64_t w)
+{
+	while (d->n > 0 && aged_out(newest, ts[dq_front(d)], w))
+		dq_pop_front(d, cap);
+}
+
+/* Ring position p is about to be reused: only the front can refer to it. */
+static void dq_forget(struct mdeque *d, uint32_t cap, uint32_t p)
+{
+	if (d->n > 0 && dq_front(d) == p)
+		dq_pop_front(d, cap);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Smoothing window                                                          */
+
+static void ksum_add(double *sum, double *comp, double x)
+{
+	double t = *sum + x;
+	if (fabs(*sum) >= fabs(x))
+		*comp += (*sum - t) + x;
+	else
+		*comp += (x - t) + *sum;
+	*sum = t;
+}
+
+static void sum_rebuild(struct pipeline_state *st)
+{
+	st->sum = 0;
+	st->comp = 0;
+	for (uint32_t i = st->n - st->win_n; i < st->n; i++)
+		ksum_add(&st->sum, &st->comp, st->raw[ring_pos(st, i)]);
+	st->since_rebuild = 0;
+}
+
+/* The first index of a[0..n) whose value is > v (upper) or >= v (lower). */
+static uint32_t sorted_find(const double *a, uint32_t n, double v, bool upper)
+{
+	uint32_t lo = 0, hi = n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (upper ? a[mid] <= v : a[mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void sorted_insert(double *a, uint32_t n, double v)
+{
+	uint32_t i = sorted_find(a, n, v, true);
+	memmove(a + i + 1, a + i, (size_t)(n - i) * sizeof *a);
+	a[i] = v;
+}
+
+static void sorted_remove(double *a, uint32_t n, double v)
+{
+	uint32_t i = sorted_find(a, n, v, false);
+	assert(i < n && a[i] == v);
+	memmove(a + i, a + i + 1, (size_t)(n - i - 1) * sizeof *a);
+}
+
+/* Prometheus' quantile(): linear interpolation between the closest ranks. */
+static double quantile_sorted(const double *a, uint32_t n, double q)
+{
+	double rank = q * (double)(n - 1);
+	double lo = floor(rank);
+	uint32_t li = (uint32_t)lo;
+	uint32_t ui = li + 1 < n ? li + 1 : n - 1;
+	double w = rank - lo;
+	return a[li] * (1 - w) + a[ui] * w;
+}
+
+/* The newest ring entry (at p) joins the window. */
+static void window_add(struct pipeline_state *st, uint32_t p)
+{
+	double v = st->raw[p];
+	switch (st->sh.method) {
+	case SMOOTH_MEAN:
+		ksum_add(&st->sum, &st->comp, v);
+		st->win_n++;
+		if (!isfinite(st->sum) || !isfinite(st->comp))
+			sum_rebuild(st);
+		return;
+	case SMOOTH_MEDIAN:
+	case SMOOTH_QUANTILE:
+		sorted_insert(st->sorted, st->win_n, v);
+		break;
+	case SMOOTH_MAX:
+	case SMOOTH_MIN:
+		dq_push(&st->ext, st->cap, st->raw, p, st->sh.method == SMOOTH_MAX);
+		break;
+	default:
+		break;
+	}
+	st->win_n++;
+}
+
+/* The window's oldest entry leaves it. */
+static void window_drop_oldest(struct pipeline_state *st)
+{
+	uint32_t p = ring_pos(st, st->n - st->win_n);
+	double v = st->raw[p];
+	st->win_n--;
+	switch (st->sh.method) {
+	case SMOOTH_MEAN:
+		ksum_add(&st->sum, &st->comp, -v);
+		st->since_rebuild++;
+		if (st->since_rebuild >= st->win_n || !isfinite(st->sum) || !isfinite(st->comp))
+			sum_rebuild(st);
+		break;
+	case SMOOTH_MEDIAN:
+	case SMOOTH_QUANTILE:
+		sorted_remove(st->sorted, st->win_n + 1, v);
+		break;
+	case SMOOTH_MAX:
+	case SMOOTH_MIN:
+		dq_forget(&st->ext, st->cap, p);
+		break;
+	default:
+		break;
+	}
+}
+
+static double window_mean(const struct pipeline_state *st)
+{
+	double s = st->sum + st->comp;
+	if (isfinite(s))
+		return s / st->win_n;
+	/* The sum overflows; the mean of finite values does not. */
+	double sum = 0, comp = 0;
+	for (uint32_t i = st->n - st->win_n; i < st->n; i++)
+		ksum_add(&sum, &comp, st->raw[ring_pos(st, i)] / st->win_n);
+	return sum + comp;
+}
+
+static double window_value(const struct pipeline_state *st)
+{
+	switch (st->sh.method) {
+	case SMOOTH_MEAN:
+		return window_mean(st);
+	case SMOOTH_MEDIAN:
+		return quantile_sorted(st->sorted, st->win_n, 0.5);
+	case SMOOTH_QUANTILE:
+		return quantile_sorted(st->sorted, st->win_n, st->sh.q);
+	case SMOOTH_MAX:
+	case SMOOTH_MIN:
+		return st->raw[dq_front(&st->ext)];
+	default:
+		assert(!"not a window method");
+		return 0;
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* Step                                                                      */
+
+/* Stores a sample in the ring, evicting the oldest when full; returns its position. */
+static uint32_t ring_push(struct pipeline_state *st, double value, int64_t ts)
+{
+	if (st->n == st->cap) {
+		uint32_t old = st->head;
+		if (st->raw && st->win_n == st->n)
+			window_drop_oldest(st);
+		dq_forget(&st->up, st->cap, old);
+		dq_forget(&st->down, st->cap, old);
+		st->head = wrap(st->head + 1, st->cap);
+		st->n--;
+	}
+	uint32_t p = ring_pos(st, st->n);
+	st->ts[p] = ts;
+	if (st->raw)
+		st->raw[p] = value;
+	st->n++;
+	return p;
+}
+
+/* Time-aware EMA: alpha = 1 - 2^(-dt/halfLife). */
+static double ema_update(struct pipeline_state *st, double v, int64_t ts)
+{
+	if (!st->has_value) {
+		st->ema = v;
+		return v;
+	}
+	double dt = (double)((uint64_t)ts - (uint64_t)st->newest_ts);
+	double alpha = -expm1(-dt / (double)st->sh.half_life_ms * M_LN2);
+	double d = v - st->ema;
+	if (isfinite(d))
+		st->ema += alpha * d;
+	else
+		st->ema = st->ema * (1 - alpha) + v * alpha;
+	return st->ema;
+}
+
+static double smooth(struct pipeline_state *st, uint32_t p, double v, int64_t ts)
+{
+	switch (st->sh.method) {
+	case SMOOTH_NONE:
+		return v;
+	case SMOOTH_EMA:
+		return ema_update(st, v, ts);
+	default:
+		window_add(st, p);
+		while (st->win_n > 0 &&
+		       aged_out(ts, st->ts[ring_pos(st, st->n - st->win_n)], st->sh.window_ms))
+			window_drop_oldest(st);
+		return window_value(st);
+	}
+}
+
+/* Stabilisation (the HPA's rule) and hysteresis; returns the new held value. */
+static double stabilise(const struct pipeline_cfg *cfg, struct pipeline_state *st, uint32_t p,
+                        double rec, int64_t ts)
+{
+	double up_low = rec, down_high = rec;
+	if (st->rec)
+		st->rec[p] = rec;
+	if (st->sh.up_ms > 0) {
+		dq_push(&st->up, st->cap, st->rec, p, false);
+		dq_expire(&st->up, st->cap, st->ts, ts, st->sh.up_ms);
+		up_low = st->rec[dq_front(&st->up)];
+	}
+	if (st->sh.down_ms > 0) {
+		dq_push(&st->down, st->cap, st->rec, p, true);
+		dq_expire(&st->down, st->cap, st->ts, ts, st->sh.down_ms);
+		down_high = st->rec[dq_front(&st->down)];
+	}
+	if (!st->has_value)
+		return rec;
+
+	double prev = st->held, s = prev;
+	if (s < up_low)
+		s = up_low;
+	if (s > down_high)
+		s = down_high;
+	if (!(fabs(s - prev) > cfg->hysteresis * fabs(prev)))
+		return prev;
+	return s;
+}
+
+void pipeline_step(const struct pipeline_cfg *cfg, struct pipeline_state *st, double value,
+                   int64_t sample_ts_ms, int64_t now_ms)
+{
+	assert(state_fits(st, cfg));
+	if (isnan(value)) {
+		pipeline_fail(cfg, st, "value is NaN", now_ms);
+		return;
+	}
+	if (isinf(value)) {
+		pipeline_fail(cfg, st, value > 0 ? "value is +Inf" : "value is -Inf", now_ms);
+		return;
+	}
+	st->failing = false;
+	if (st->has_value && sample_ts_ms <= st->newest_ts)
+		return;
+	if (value == 0)
+		value = 0.0; /* -0 is 0: keeps sorted windows and saved states exact */
+
+	uint32_t p = ring_push(st, value, sample_ts_ms);
+	double sm = smooth(st, p, value, sample_ts_ms);
+	st->held = stabilise(cfg, st, p, sm, sample_ts_ms);
+	st->newest_ts = sample_ts_ms;
+	st->last_raw = value;
+	st->last_smoothed = sm;
+	st->has_value = true;
+}
+
+void pipeline_fail(const struct pipeline_cfg *cfg, struct pipeline_state *st, const char *reason,
+                   int64_t now_ms)
+{
+	assert(state_fits(st, cfg));
+	if (!st->failing) {
+		st->failing = true;
+		st->fail_since = now_ms;
+	}
+	copy_msg(st->err, sizeof st->err, reason ? reason : "unknown error");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Served value                                                              */
+
+static double bounded(const struct pipeline_cfg *cfg, double v)
+{
+	if (cfg->has_min && v < cfg->min)
+		v = cfg->min;
+	if (cfg->has_max && v > cfg->max)
+		v = cfg->max;
+	return v;
+}
+
+/* "source failing since T (for D)[, last good sample at T2]: err" */
+static void failure_text(const struct pipeline_state *st, int64_t now_ms, char *buf, size_t n)
+{
+	char since[48], dur[48], last[80] = "";
+	fmt_time(since, sizeof since, st->fail_since);
+	int64_t d = now_ms > st->fail_since ? now_ms - st->fail_since : 0;
+	fmt_duration(dur, sizeof dur, d >= 1000 ? d - d % 1000 : d);
+	if (st->has_value) {
+		char t[48];
+		fmt_time(t, sizeof t, st->newest_ts);
+		snprintf(last, sizeof last, ", last good sample at %s", t);
+	}
+	int r = snprintf(buf, n, "%ssource failing since %s (for %s)%s: %s",
+	                 st->has_value ? "" : "no value yet: ", since, dur, last, st->err);
+	if (r < 0)
+		buf[0] = '\0';
+}
+
+void pipeline_served(const struct pipeline_cfg *cfg, const struct pipeline_state *st,
+                     int64_t now_ms, struct pipeline_out *out)
+{
+	assert(state_fits(st, cfg));
+	out->ok = false;
+	out->value = 0;
+	out->ts_ms = st->has_value ? st->newest_ts : 0;
+	out->stale = false;
+	out->raw = st->has_value ? st->last_raw : NAN;
+	out->smoothed = st->has_value ? st->last_smoothed : NAN;
+	out->reason[0] = '\0';
+
+	if (!st->failing) {
+		if (!st->has_value) {
+			snprintf(out->reason, sizeof out->reason, "no value yet");
+			return;
+		}
+		out->ok = true;
+		out->value = bounded(cfg, st->held);
+		return;
+	}
+
+	failure_text(st, now_ms, out->reason, sizeof out->reason);
+	if (st->has_value && cfg->max_age_ms > 0 &&
+	    (now_ms <= st->newest_ts || !aged_out(now_ms, st->newest_ts, cfg->max_age_ms))) {
+		out->ok = true;
+		out->stale = true;
+		out->value = bounded(cfg, st->held);
+		return;
+	}
+	if (cfg->has_fallback) {
+		out->ok = true;
+		out->stale = true;
+		out->value = cfg->fallback;
+		out->ts_ms = now_ms;
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* Persistence                                                               */
+
+/*
+ * Blob, version 1, little-endian:
+ *   "SWPL" u32 version, u32 total length
+ *   shape: u8 method, i64 halfLife, i64 window, f64 q, i64 up, i64 down, i64 interval
+ *   u8 flags (1 has_value, 2 failing)
+ *   i64 newest_ts, f64 last_raw, f64 last_smoothed, f64 ema, f64 held
+ *   f64 sum, f64 comp, u32 since_rebuild
+ *   i64 fail_since, u16 err length, err bytes
+ *   u32 count, then count entries oldest first: i64 ts [, f64 raw] [, f64 rec]
+ *     (raw for window methods, rec when a stabilisation window is set)
+ *   u32 CRC-32 (IEEE) of everything before it
+ */
+#define BLOB_MAGIC "SWPL"
+#define BLOB_VERSION 1u
+#define BLOB_FLAG_VALUE 1u
+#define BLOB_FLAG_FAILING 2u
+
+static uint32_t crc32_ieee(const unsigned char *p, size_t n)
+{
+	uint32_t c = 0xFFFFFFFFu;
+	for (size_t i = 0; i < n; i++) {
+		c ^= p[i];
+		for (int k = 0; k < 8; k++)
+			c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+	}
+	return ~c;
+}
+
+struct wbuf {
+	unsigned char *p;
+	size_t off;
+};
+
+static void put_uint(struct wbuf *w, uint64_t v, int bytes)
+{
+	for (int i = 0; i < bytes; i++)
+		w->p[w->off++] = (unsigned char)(v >> (8 * i));
+}
+
+static void put_f64(struct wbuf *w, double d)
+{
+	uint64_t u;
+	memcpy(&u, &d, sizeof u);
+	put_uint(w, u, 8);
+}
+
+struct rbuf {
+	const unsigned char *p;
+	size_t len, off;
+	bool bad;
+};
+
+static uint64_t get_uint(struct rbuf *r, int bytes)
+{
+	if (r->bad || r->len - r->off < (size_t)bytes) {
+		r->bad = true;
+		return 0;
+	}
+	uint64_t v = 0;
+	for (int i = 0; i < bytes; i++)
+		v |= (uint64_t)r->p[r->off++] << (8 * i);
+	return v;
+}
+
+static int64_t get_i64(struct rbuf *r)
+{
+	uint64_t u = get_uint(r, 8);
+	int64_t v;
+	memcpy(&v, &u, sizeof v);
+	return v;
+}
+
+static double get_f64(struct rbuf *r)
+{
+	uint64_t u = get_uint(r, 8);
+	double d;
+	memcpy(&d, &u, sizeof d);
+	return d;
+}
+
+static size_t entry_size(const struct pipeline_state *st)
+{
+	return 8 + (st->raw ? 8 : 0) + (st->rec ? 8 : 0);
+}
+
+#define BLOB_FIXED (4 + 4 + 4 + 49 + 1 + 5 * 8 + 2 * 8 + 4 + 8 + 2 + 4 + 4)
+
+int pipeline_state_save(const struct pipeline_state *st, const struct pipeline_cfg *cfg,
+                        unsigned char **buf, size_t *len)
+{
+	assert(state_fits(st, cfg));
+	size_t elen = strlen(st->err);
+	size_t total = BLOB_FIXED + elen + (size_t)st->n * entry_size(st);
+	*buf = NULL;
+	*len = 0;
+	unsigned char *p = malloc(total);
+	if (!p)
+		return -1;
+
+	struct wbuf w = {p, 0};
+	memcpy(p, BLOB_MAGIC, 4);
+	w.off = 4;
+	put_uint(&w, BLOB_VERSION, 4);
+	put_uint(&w, total, 4);
+	put_uint(&w, (uint64_t)st->sh.method, 1);
+	put_uint(&w, (uint64_t)st->sh.half_life_ms, 8);
+	put_uint(&w, (uint64_t)st->sh.window_ms, 8);
+	put_f64(&w, st->sh.q);
+	put_uint(&w, (uint64_t)st->sh.up_ms, 8);
+	put_uint(&w, (uint64_t)st->sh.down_ms, 8);
+	put_uint(&w, (uint64_t)st->sh.interval_ms, 8);
+	put_uint(&w, (st->has_value ? BLOB_FLAG_VALUE : 0) | (st->failing ? BLOB_FLAG_FAILING : 0), 1);
+	put_uint(&w, (uint64_t)st->newest_ts, 8);
+	put_f64(&w, st->last_raw);
+	put_f64(&w, st->last_smoothed);
+	put_f64(&w, st->ema);
+	put_f64(&w, st->held);
+	put_f64(&w, st->sum);
+	put_f64(&w, st->comp);
+	put_uint(&w, st->since_rebuild, 4);
+	put_uint(&w, (uint64_t)st->fail_since, 8);
+	put_uint(&w, elen, 2);
+	memcpy(p + w.off, st->err, elen);
+	w.off += elen;
+	put_uint(&w, st->n, 4);
+	for (uint32_t i = 0; i < st->n; i++) {
+		uint32_t pos = ring_pos(st, i);
+		put_uint(&w, (uint64_t)st->ts[pos], 8);
+		if (st->raw)
+			put_f64(&w, st->raw[pos]);
+		if (st->rec)
+			put_f64(&w, st->rec[pos]);
+	}
+	put_uint(&w, crc32_ieee(p, w.off), 4);
+	assert(w.off == total);
+	*buf = p;
+	*len = total;
+	return 0;
+}
+
+/* Names the first shape setting that differs between the blob (then) and the cfg (now). */
+static int shape_diff(const struct shape *then, const struct shape *now, char *err, size_t n)
+{
+	const char *key = NULL;
+	char a[48], b[48];
+	struct {
+		const char *key;
+		int64_t then, now;
+	} d[] = {
+		{"smoothing.halfLife", then->half_life_ms, now->half_life_ms},
+		{"smoothing.window", then->window_ms, now->window_ms},
+		{"stabilization.up", then->up_ms, now->up_ms},
+		{"stabilization.down", then->down_ms, now->down_ms},
+		{"interval", then->interval_ms, now->interval_ms},
+	};
+	if (then->method != now->method) {
+		key = "smoothing.method";
+		snprintf(a, sizeof a, "\"%s\"", smooth_method_name(then->method));
+		snprintf(b, sizeof b, "\"%s\"", smooth_method_name(now->method));
+	}
+	for (size_t i = 0; !key && i < sizeof d / sizeof d[0]; i++) {
+		if (d[i].then != d[i].now) {
+			key = d[i].key;
+			fmt_duration(a, sizeof a, d[i].then);
+			fmt_duration(b, sizeof b, d[i].now);
+		}
+	}
+	if (!key && then->q != now->q) {
+		key = "smoothing.q";
+		snprintf(a, sizeof a, "%g", then->q);
+		snprintf(b, sizeof b, "%g", now->q);
+	}
+	if (!key)
+		return 0;
+	return fail_msg(err, n, "%s changed since the state was saved (%s then, %s now)", key, a, b);
+}
+
+/* Rebuilds what the ring implies: the window length, sorted values and deques. */
+static void state_rebuild(struct pipeline_state *st)
+{
+	if (st->n == 0)
+		return;
+	int64_t newest = st->ts[ring_pos(st, st->n - 1)];
+	if (st->raw) {
+		uint32_t k = 0;
+		while (k < st->n && !aged_out(newest, st->ts[ring_pos(st, st->n - 1 - k)], st->sh.window_ms))
+			k++;
+		for (uint32_t i = st->n - k; i < st->n; i++) {
+			uint32_t p = ring_pos(st, i);
+			if (st->sorted)
+				sorted_insert(st->sorted, st->win_n, st->raw[p]);
+			if (st->ext.pos)
+				dq_push(&st->ext, st->cap, st->raw, p, st->sh.method == SMOOTH_MAX);
+			st->win_n++;
+		}
+	}
+	for (uint32_t i = 0; i < st->n; i++) {
+		uint32_t p = ring_pos(st, i);
+		if (st->up.pos)
+			dq_push(&st->up, st->cap, st->rec, p, false);
+		if (st->down.pos)
+			dq_push(&st->down, st->cap, st->rec, p, true);
+	}
+	if (st->up.pos)
+		dq_expire(&st->up, st->cap, st->ts, newest, st->sh.up_ms);
+	if (st->down.pos)
+		dq_expire(&st->down, st->cap, st->ts, newest, st->sh.down_ms);
+}
+
+/* Parses the blob into tmp (a fresh state of the cfg's shape); -1 with a message. */
+static int blob_parse(struct pipeline_state *tmp, const unsigned char *buf, size_t len, char *err,
+                      size_t n)
+{
+	if (len < 4 || memcmp(buf, BLOB_MAGIC, 4) != 0)
+		return fail_msg(err, n, len < 4 ? "state blob truncated: %zu bytes"
+		                                : "state blob: not a pipeline state (%zu bytes, bad magic)",
+		                len);
+	struct rbuf r = {buf, len, 4, false};
+	uint64_t version = get_uint(&r, 4);
+	if (r.bad)
+		return fail_msg(err, n, "state blob truncated: %zu bytes", len);
+	if (version != BLOB_VERSION)
+		return fail_msg(err, n, "state blob: version %llu is not supported (this build reads %u)",
+		                (unsigned long long)version, BLOB_VERSION);
+	uint64_t total = get_uint(&r, 4);
+	if (r.bad)
+		return fail_msg(err, n, "state blob truncated: %zu bytes", len);
+	if (total > len)
+		return fail_msg(err, n, "state blob truncated: %zu of %llu bytes", len,
+		                (unsigned long long)total);
+	if (total != len || total < BLOB_FIXED)
+		return fail_msg(err, n, "state blob corrupt: length %zu, header says %llu", len,
+		                (unsigned long long)total);
+	uint32_t crc = (uint32_t)buf[len - 4] | (uint32_t)buf[len - 3] << 8 |
+	               (uint32_t)buf[len - 2] << 16 | (uint32_t)buf[len - 1] << 24;
+	if (crc != crc32_ieee(buf, len - 4))
+		return fail_msg(err, n, "state blob corrupt: checksum mismatch");
+	r.len = len - 4;
+
+	struct shape then;
+	memset(&then, 0, sizeof then);
+	then.method = (enum smooth_method)get_uint(&r, 1);
+	then.half_life_ms = get_i64(&r);
+	then.window_ms = get_i64(&r);
+	then.q = get_f64(&r);
+	then.up_ms = get_i64(&r);
+	then.down_ms = get_i64(&r);
+	then.interval_ms = get_i64(&r);
+	if (shape_diff(&then, &tmp->sh, err, n) != 0)
+		return -1;
+
+	unsigned flags = (unsigned)get_uint(&r, 1);
+	tmp->has_value = flags & BLOB_FLAG_VALUE;
+	tmp->failing = flags & BLOB_FLAG_FAILING;
+	tmp->newest_ts = get_i64(&r);
+	tmp->last_raw = get_f64(&r);
+	tmp->last_smoothed = get_f64(&r);
+	tmp->ema = get_f64(&r);
+	tmp->held = get_f64(&r);
+	tmp->sum = get_f64(&r);
+	tmp->comp = get_f64(&r);
+	tmp->since_rebuild = (uint32_t)get_uint(&r, 4);
+	tmp->fail_since = get_i64(&r);
+	size_t elen = (size_t)get_uint(&r, 2);
+	if (r.bad || flags & ~(BLOB_FLAG_VALUE | BLOB_FLAG_FAILING))
+		return fail_msg(err, n, "state blob corrupt: bad header");
+	if (elen >= sizeof tmp->err || r.len - r.off < elen || memchr(buf + r.off, 0, elen))
+		return fail_msg(err, n, "state blob corrupt: bad error message");
+	memcpy(tmp->err, buf + r.off, elen);
+	tmp->err[elen] = '\0';
+	r.off += elen;
+
+	uint64_t count = get_uint(&r, 4);
+	if (r.bad || count > tmp->cap || (count > 0) != tmp->has_value ||
+	    (r.len - r.off) / entry_size(tmp) < count)
+		return fail_msg(err, n, "state blob corrupt: bad sample count %llu (ring holds %u)",
+		                (unsigned long long)count, tmp->cap);
+	if (tmp->has_value && (!isfinite(tmp->last_raw) || !isfinite(tmp->last_smoothed) ||
+	                       !isfinite(tmp->held) || !isfinite(tmp->ema)))
+		return fail_msg(err, n, "state blob corrupt: value is not finite");
+	for (uint32_t i = 0; i < count; i++) {
+		tmp->ts[i] = get_i64(&r);
+		if (tmp->raw)
+			tmp->raw[i] = get_f64(&r);
+		if (tmp->rec)
+			tmp->rec[i] = get_f64(&r);
+		if ((i > 0 && tmp->ts[i] <= tmp->ts[i - 1]) ||
+		    (tmp->raw && !isfinite(tmp->raw[i])) || (tmp->rec && !isfinite(tmp->rec[i])))
+			return fail_msg(err, n, "state blob corrupt: bad sample %u", i);
+	}
+	if (r.bad || r.off != r.len)
+		return fail_msg(err, n, "state blob corrupt: %zu bytes left over", r.len - r.off);
+	if (count > 0 && tmp->ts[count - 1] != tmp->newest_ts)
+		return fail_msg(err, n, "state blob corrupt: newest sample time disagrees");
+	tmp->head = 0;
+	tmp->n = (uint32_t)count;
+	state_rebuild(tmp);
+	return 0;
+}
+
+int pipeline_state_load(struct pipeline_state *st, const struct pipeline_cfg *cfg,
+                        const unsigned char *buf, size_t len, char *err, size_t n)
+{
+	assert(state_fits(st, cfg));
+	struct pipeline_state *tmp = pipeline_state_new(cfg);
+	if (!tmp)
+		return fail_msg(err, n, "state blob: out of memory");
+	assert(tmp->bytes == st->bytes);
+	if (blob_parse(tmp, buf, len, err, n) != 0) {
+		pipeline_state_free(tmp);
+		return -1;
+	}
+	memcpy(st, tmp, tmp->bytes);
+	state_layout(st, (unsigned char *)st);
+	pipeline_state_free(tmp);
+	return 0;
+}

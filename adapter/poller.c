@@ -1,0 +1,997 @@
+/*
+ * poller.c — background polling: scheduler, workers, targets, series,
+ * subscriptions, carry-over of state across reloads and restarts.
+ */
+#include "poller.h"
+
+#include "batch.h"
+#include "breaker.h"
+#include "host.h"
+#include "log.h"
+#include "pipeline.h"
+#include "selfmetrics.h"
+#include "statefile.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_WORKERS 32
+#define SUB_DEFAULT_WAIT_MS 2000
+#define SERIES_GC_MS (10 * 60 * 1000)
+
+/* ------------------------------------------------------------------------ */
+/* series: one labelled stream of one consumer                              */
+
+struct series {
+	char *key;
+	struct label *labels;   /* sorted; one block (see batch.c) */
+	size_t nlabels;
+	struct pipeline_state *st;
+	int64_t last_seen_ms;   /* last fetch that returned it */
+	bool present;           /* in the newest successful fetch */
+};
+
+/* One metric reading from a target: its own series and pipeline states. */
+struct consumer {
+	const struct metric_cfg *m;
+	struct slot *slot;
+	struct slot own_slot;   /* subscriptions publish here; metrics use the runtime's slot */
+	struct series *series;  /* sorted by key */
+	size_t n, cap;
+	int64_t fetches, errors;
+	double last_fetch_seconds;
+	char last_error[256];
+};
+
+struct source_rt {
+	const struct source_cfg *cfg;
+	const struct sw_scaler_type *st;
+	void *state;
+	bool opened;
+	pthread_mutex_t mu;        /* breaker, opened */
+	pthread_mutex_t fetch_mu;  /* serialises fetches unless the scaler is concurrent */
+	struct breaker br;
+	int64_t failing_since_ms;
+	uint64_t fetches, failures;
+};
+
+struct target {
+	size_t source;
+	char *query;               /* rendered, or NULL */
+	const void *params;
+	int64_t interval_ms;
+	int64_t next_due_ms;
+	size_t heap_i;             /* position in the heap; SIZE_MAX when not in it */
+	bool busy;                 /* a fetch is running or queued */
+	bool dead;                 /* a dropped subscription, freed when not busy */
+	struct consumer *consumers;
+	size_t nconsumers;
+	/* subscriptions */
+	bool is_sub;
+	char *sub_ns, *sub_sel;
+	_Atomic int64_t last_used_ms;
+	bool fetched_once;
+	pthread_cond_t first_done;
+};
+
+struct poller {
+	atomic_int refs;
+	struct runtime *rt;
+	struct source_rt *sources;
+	size_t nsources;
+	struct target **targets;
+	size_t ntargets, cap;
+	struct target **heap;
+	size_t nheap;
+	struct target **queue;     /* jobs for the workers: a ring */
+	size_t qhead, qlen, qcap;
+	pthread_mutex_t mu;
+	pthread_cond_t sched_cv, work_cv;
+	pthread_t sched;
+	pthread_t workers[MAX_WORKERS];
+	int nworkers;
+	bool stopping;
+	char *state_file;
+	int64_t save_every_ms, last_save_ms;
+	struct statefile *restore;  /* states read at start, consumed as series appear */
+	unsigned int rng;
+};
+
+static pthread_mutex_t current_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct poller *current;
+
+/* ------------------------------------------------------------------------ */
+/* heap by next_due_ms                                                      */
+
+static void heap_swap(struct poller *p, size_t a, size_t b)
+{
+	struct target *t = p->heap[a];
+	p->heap[a] = p->heap[b];
+	p->heap[b] = t;
+	p->heap[a]->heap_i = a;
+	p->heap[b]->heap_i = b;
+}
+
+static void heap_up(struct poller *p, size_t i)
+{
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+		if (p->heap[parent]->next_due_ms <= p->heap[i]->next_due_ms)
+			break;
+		heap_swap(p, i, parent);
+		i = parent;
+	}
+}
+
+static void heap_down(struct poller *p, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < p->nheap && p->heap[l]->next_due_ms < p->heap[m]->next_due_ms)
+			m = l;
+		if (r < p->nheap && p->heap[r]->next_due_ms < p->heap[m]->next_due_ms)
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(p, i, m);
+		i = m;
+	}
+}
+
+static void heap_push(struct poller *p, struct target *t)
+{
+	p->heap[p->nheap] = t;
+	t->heap_i = p->nheap++;
+	heap_up(p, t->heap_i);
+}
+
+static struct target *heap_pop(struct poller *p)
+{
+	struct target *t = p->heap[0];
+	p->nheap--;
+	if (p->nheap) {
+		p->heap[0] = p->heap[p->nheap];
+		p->heap[0]->heap_i = 0;
+		heap_down(p, 0);
+	}
+	t->heap_i = SIZE_MAX;
+	return t;
+}
+
+static void heap_remove(struct poller *p, struct target *t)
+{
+	size_t i = t->heap_i;
+	if (i == SIZE_MAX)
+		return;
+	p->nheap--;
+	if (i != p->nheap) {
+		p->heap[i] = p->heap[p->nheap];
+		p->heap[i]->heap_i = i;
+		heap_down(p, i);
+		heap_up(p, i);
+	}
+	t->heap_i = SIZE_MAX;
+}
+
+/* grows targets/heap arrays to hold one more */
+static int reserve(struct poller *p)
+{
+	if (p->ntargets < p->cap)
+		return 0;
+	size_t cap = p->cap ? p->cap * 2 : 64;
+	struct target **t = realloc(p->targets, cap * sizeof *t);
+	if (!t)
+		return -1;
+	p->targets = t;
+	struct target **h = realloc(p->heap, cap * sizeof *h);
+	if (!h)
+		return -1;
+	p->heap = h;
+	struct target **q = malloc(cap * sizeof *q);
+	if (!q)
+		return -1;
+	for (size_t i = 0; i < p->qlen; i++)
+		q[i] = p->queue[(p->qhead + i) % p->qcap];
+	free(p->queue);
+	p->queue = q;
+	p->qhead = 0;
+	p->qcap = cap;
+	p->cap = cap;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* series sets                                                              */
+
+static struct series *series_find(struct consumer *c, const char *key, size_t *pos)
+{
+	size_t lo = 0, hi = c->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int d = strcmp(c->series[mid].key, key);
+		if (!d) {
+			*pos = mid;
+			return &c->series[mid];
+		}
+		if (d < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*pos = lo;
+	return NULL;
+}
+
+static struct series *series_add(struct poller *p, struct target *t, struct consumer *c, const struct sample *s,
+				 size_t pos)
+{
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 4;
+		struct series *ns = realloc(c->series, cap * sizeof *ns);
+		if (!ns)
+			return NULL;
+		c->series = ns;
+		c->cap = cap;
+	}
+	struct pipeline_state *st = pipeline_state_new(&c->m->pipe);
+	if (!st)
+		return NULL;
+	/* copy labels into one block */
+	size_t bytes = 0;
+	for (size_t i = 0; i < s->nlabels; i++)
+		bytes += strlen(s->labels[i].name) + strlen(s->labels[i].value) + 2;
+	char *block = malloc(s->nlabels * sizeof(struct label) + bytes + 1);
+	char *key = strdup(s->key);
+	if (!block || !key) {
+		free(block);
+		free(key);
+		pipeline_state_free(st);
+		return NULL;
+	}
+	struct label *arr = (struct label *)(void *)block;
+	char *q = block + s->nlabels * sizeof(struct label);
+	for (size_t i = 0; i < s->nlabels; i++) {
+		size_t a = strlen(s->labels[i].name) + 1, v = strlen(s->labels[i].value) + 1;
+		memcpy(q, s->labels[i].name, a);
+		arr[i].name = q;
+		q += a;
+		memcpy(q, s->labels[i].value, v);
+		arr[i].value = q;
+		q += v;
+	}
+	memmove(&c->series[pos + 1], &c->series[pos], (c->n - pos) * sizeof *c->series);
+	c->n++;
+	struct series *se = &c->series[pos];
+	*se = (struct series){ .key = key, .labels = arr, .nlabels = s->nlabels, .st = st };
+	/* a state saved before a restart continues where it was */
+	if (p->restore) {
+		size_t blen;
+		const unsigned char *blob =
+			statefile_find(p->restore, c->m->name, t->is_sub ? t->sub_ns : "", t->is_sub ? t->sub_sel : "",
+				       key, &blen);
+		if (blob) {
+			char err[300];
+			if (pipeline_state_load(st, &c->m->pipe, blob, blen, err, sizeof err))
+				LOGW("saved state not restored", LF_S("metric", c->m->name), LF_S("error", err));
+			else
+				LOGD("state restored", LF_S("metric", c->m->name));
+		}
+	}
+	return se;
+}
+
+static void series_release(struct series *s)
+{
+	free(s->key);
+	free(s->labels);
+	pipeline_state_free(s->st);
+}
+
+/* Builds and publishes the consumer's snapshot from its present series. */
+static void publish(struct consumer *c, int64_t now, const char *no_series_error)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->n; i++)
+		n += c->series[i].present;
+	struct snapshot *snap = snapshot_new(n);
+	if (!snap)
+		return;
+	size_t k = 0;
+	for (size_t i = 0; i < c->n && k < n; i++) {
+		struct series *s = &c->series[i];
+		if (!s->present)
+			continue;
+		struct pipeline_out out;
+		pipeline_served(&c->m->pipe, s->st, now, &out);
+		if (snapshot_set_labels(snap, k, s->labels, s->nlabels)) {
+			snapshot_unref(snap);
+			return;
+		}
+		snap->items[k].ok = out.ok;
+		snap->items[k].value = out.value;
+		snap->items[k].ts_ms = out.ts_ms;
+		if (!out.ok)
+			snap->items[k].reason = strdup(out.reason);
+		k++;
+	}
+	if (n == 0)
+		snapshot_set_error(snap, "%s", no_series_error ? no_series_error : "no value yet");
+	slot_publish(c->slot, snap);
+}
+
+/* ------------------------------------------------------------------------ */
+/* one fetch                                                                */
+
+static int64_t deadline_for(const struct target *t, int64_t now)
+{
+	int64_t d = t->interval_ms * 4 / 5;
+	if (d > 30000)
+		d = 30000;
+	if (d < 200)
+		d = 200;
+	return now + d;
+}
+
+/* Fetches target t and feeds every consumer. Runs on a worker, or on a
+ * request thread for a new subscription (deadline given). */
+static void run_target(struct poller *p, struct target *t, int64_t deadline)
+{
+	struct source_rt *src = &p->sources[t->source];
+	int64_t start = now_ms();
+	char err[512] = "";
+	bool ok = false;
+	struct sw_batch batch;
+	batch_init(&batch);
+
+	pthread_mutex_lock(&src->mu);
+	bool allowed = breaker_allow(&src->br, start);
+	if (allowed && !src->opened) {
+		memset(src->state, 0, src->st->state_size ? src->st->state_size : 1);
+		if (src->st->open(src->state, src->cfg->params, host_table(), err, sizeof err) == 0)
+			src->opened = true;
+	}
+	bool opened = src->opened;
+	pthread_mutex_unlock(&src->mu);
+
+	double t0 = (double)start;
+	if (!allowed) {
+		char since[64] = "";
+		snprintf(since, sizeof since, "%lld", (long long)src->failing_since_ms);
+		snprintf(err, sizeof err, "source '%s' is not contacted (circuit open after %d failures)", src->cfg->name,
+			 src->br.failures);
+	} else if (opened) {
+		struct sw_request req = {
+			.metric = t->consumers[0].m->name,
+			.query = t->query,
+			.params = t->params,
+			.namespace_ = t->is_sub ? t->sub_ns : NULL,
+			.now_ms = start,
+			.deadline_ms = deadline,
+		};
+		bool serial = !(src->st->flags & SW_SCALER_CONCURRENT);
+		if (serial)
+			pthread_mutex_lock(&src->fetch_mu);
+		int rc = src->st->fetch(src->state, src->cfg->params, &req, &batch, err, sizeof err);
+		if (serial)
+			pthread_mutex_unlock(&src->fetch_mu);
+		if (rc == 0 && batch.overflow) {
+			snprintf(err, sizeof err, "answer refused: %s", batch.why);
+		} else if (rc == 0 && batch.n == 0) {
+			snprintf(err, sizeof err, "the source returned no samples");
+		} else if (rc == 0) {
+			ok = true;
+		} else if (!err[0]) {
+			snprintf(err, sizeof err, "fetch failed without a message");
+		}
+		if (now_ms() > deadline && ok) {
+			ok = false;
+			snprintf(err, sizeof err, "fetch finished after its deadline");
+		}
+	}
+	int64_t end = now_ms();
+
+	pthread_mutex_lock(&src->mu);
+	if (allowed) {
+		src->fetches++;
+		if (!ok)
+			src->failures++;
+		enum breaker_state before = src->br.state;
+		if (breaker_record(&src->br, ok, end)) {
+			LOGW("source circuit breaker", LF_S("source", src->cfg->name),
+			     LF_S("from", breaker_state_name(before)), LF_S("to", breaker_state_name(src->br.state)),
+			     LF_S("error", ok ? "" : err));
+		}
+		if (ok)
+			src->failing_since_ms = 0;
+		else if (!src->failing_since_ms)
+			src->failing_since_ms = end;
+	}
+	pthread_mutex_unlock(&src->mu);
+	if (!ok && allowed)
+		LOGD("fetch failed", LF_S("source", src->cfg->name), LF_S("metric", t->consumers[0].m->name),
+		     LF_S("error", err));
+
+	for (size_t ci = 0; ci < t->nconsumers; ci++) {
+		struct consumer *c = &t->consumers[ci];
+		c->fetches++;
+		c->last_fetch_seconds = ((double)end - t0) / 1000.0;
+		if (!ok) {
+			c->errors++;
+			memcpy(c->last_error, err, sizeof c->last_error - 1);
+			c->last_error[sizeof c->last_error - 1] = 0;
+			for (size_t i = 0; i < c->n; i++)
+				pipeline_fail(&c->m->pipe, c->series[i].st, err, end);
+			char msg[600];
+			snprintf(msg, sizeof msg, "no value yet: %s", err);
+			publish(c, end, msg);
+			continue;
+		}
+		c->last_error[0] = 0;
+		for (size_t i = 0; i < c->n; i++)
+			c->series[i].present = false;
+		for (size_t k = 0; k < batch.n; k++) {
+			const struct sample *s = &batch.items[k];
+			size_t pos;
+			struct series *se = series_find(c, s->key, &pos);
+			if (!se)
+				se = series_add(p, t, c, s, pos);
+			if (!se)
+				continue;
+			se->present = true;
+			se->last_seen_ms = end;
+			pipeline_step(&c->m->pipe, se->st, s->value, s->ts_ms, end);
+		}
+		/* series gone for long are forgotten */
+		size_t w = 0;
+		for (size_t i = 0; i < c->n; i++) {
+			if (!c->series[i].present && end - c->series[i].last_seen_ms > SERIES_GC_MS) {
+				series_release(&c->series[i]);
+				continue;
+			}
+			c->series[w++] = c->series[i];
+		}
+		c->n = w;
+		publish(c, end, NULL);
+	}
+	batch_release(&batch);
+}
+
+/* ------------------------------------------------------------------------ */
+/* threads                                                                  */
+
+static unsigned int rnd(struct poller *p)
+{
+	p->rng = p->rng * 1103515245u + 12345u;
+	return p->rng >> 8;
+}
+
+static void reschedule(struct poller *p, struct target *t, int64_t now)
+{
+	int64_t jitter = t->interval_ms / 50; /* ±2 % */
+	int64_t j = jitter ? (int64_t)(rnd(p) % (unsigned)(2 * jitter + 1)) - jitter : 0;
+	t->next_due_ms += t->interval_ms + j;
+	if (t->next_due_ms < now)
+		t->next_due_ms = now + t->interval_ms / 4;
+	heap_push(p, t);
+}
+
+static void target_free(struct target *t);
+
+static void *worker_main(void *arg)
+{
+	struct poller *p = arg;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->stopping && p->qlen == 0)
+			pthread_cond_wait(&p->work_cv, &p->mu);
+		if (p->stopping)
+			break;
+		struct target *t = p->queue[p->qhead];
+		p->qhead = (p->qhead + 1) % p->qcap;
+		p->qlen--;
+		pthread_mutex_unlock(&p->mu);
+		int64_t now = now_ms();
+		run_target(p, t, deadline_for(t, now));
+		pthread_mutex_lock(&p->mu);
+		t->busy = false;
+		t->fetched_once = true;
+		pthread_cond_broadcast(&t->first_done);
+		if (t->dead)
+			continue; /* freed by the scheduler's sweep */
+		reschedule(p, t, now_ms());
+		pthread_cond_signal(&p->sched_cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* Drops subscriptions that nobody asked for within the idle time. */
+static void sweep_subscriptions(struct poller *p, int64_t now)
+{
+	int64_t idle = p->rt->cfg.server.subscription_idle_ms;
+	size_t w = 0;
+	for (size_t i = 0; i < p->ntargets; i++) {
+		struct target *t = p->targets[i];
+		if (t->is_sub && !t->dead && now - atomic_load(&t->last_used_ms) > idle) {
+			t->dead = true;
+			heap_remove(p, t);
+			LOGI("subscription dropped after idle time", LF_S("metric", t->consumers[0].m->name),
+			     LF_S("namespace", t->sub_ns), LF_S("selector", t->sub_sel));
+		}
+		if (t->dead && !t->busy) {
+			target_free(t);
+			continue;
+		}
+		p->targets[w++] = t;
+	}
+	p->ntargets = w;
+}
+
+static void *sched_main(void *arg)
+{
+	struct poller *p = arg;
+	pthread_mutex_lock(&p->mu);
+	int64_t last_sweep = now_ms();
+	while (!p->stopping) {
+		int64_t now = now_ms();
+		while (p->nheap && p->heap[0]->next_due_ms <= now) {
+			struct target *t = heap_pop(p);
+			t->busy = true;
+			p->queue[(p->qhead + p->qlen) % p->qcap] = t;
+			p->qlen++;
+			pthread_cond_signal(&p->work_cv);
+		}
+		if (now - last_sweep >= 1000) {
+			sweep_subscriptions(p, now);
+			last_sweep = now;
+		}
+		if (p->state_file && now - p->last_save_ms >= p->save_every_ms) {
+			p->last_save_ms = now;
+			pthread_mutex_unlock(&p->mu);
+			char err[300];
+			if (poller_save(p, p->state_file, err, sizeof err))
+				LOGE("state file not saved", LF_S("path", p->state_file), LF_S("error", err));
+			pthread_mutex_lock(&p->mu);
+			continue;
+		}
+		int64_t wait = p->nheap ? p->heap[0]->next_due_ms - now : 1000;
+		if (wait > 1000)
+			wait = 1000;
+		if (wait < 1)
+			wait = 1;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += wait / 1000;
+		ts.tv_nsec += (wait % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&p->sched_cv, &p->mu, &ts);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* targets                                                                  */
+
+static void target_free(struct target *t)
+{
+	for (size_t i = 0; i < t->nconsumers; i++) {
+		struct consumer *c = &t->consumers[i];
+		for (size_t j = 0; j < c->n; j++)
+			series_release(&c->series[j]);
+		free(c->series);
+		if (c->slot == &c->own_slot)
+			slot_release(&c->own_slot);
+	}
+	free(t->consumers);
+	free(t->query);
+	free(t->sub_ns);
+	free(t->sub_sel);
+	pthread_cond_destroy(&t->first_done);
+	free(t);
+}
+
+static struct target *target_new(size_t source, const char *query, const void *params, int64_t interval)
+{
+	struct target *t = calloc(1, sizeof *t);
+	if (!t)
+		return NULL;
+	t->source = source;
+	t->query = query ? strdup(query) : NULL;
+	t->params = params;
+	t->interval_ms = interval;
+	t->heap_i = SIZE_MAX;
+	pthread_cond_init(&t->first_done, NULL);
+	return t;
+}
+
+static int add_consumer(struct target *t, const struct metric_cfg *m, struct slot *slot)
+{
+	struct consumer *c = realloc(t->consumers, (t->nconsumers + 1) * sizeof *c);
+	if (!c)
+		return -1;
+	t->consumers = c;
+	struct consumer *nc = &t->consumers[t->nconsumers++];
+	memset(nc, 0, sizeof *nc);
+	nc->m = m;
+	if (slot) {
+		nc->slot = slot;
+	} else {
+		slot_init(&nc->own_slot);
+		nc->slot = &nc->own_slot;
+	}
+	if (m->interval_ms < t->interval_ms)
+		t->interval_ms = m->interval_ms;
+	return 0;
+}
+
+/* Moves the series of matching consumers of the previous poller into p's. */
+static void carry_over(struct poller *p, struct poller *prev)
+{
+	if (!prev)
+		return;
+	pthread_mutex_lock(&prev->mu);
+	for (size_t i = 0; i < p->ntargets; i++) {
+		struct target *t = p->targets[i];
+		for (size_t ci = 0; ci < t->nconsumers; ci++) {
+			struct consumer *c = &t->consumers[ci];
+			for (size_t j = 0; j < prev->ntargets; j++) {
+				struct target *o = prev->targets[j];
+				if (o->is_sub || o->busy)
+					continue;
+				for (size_t oi = 0; oi < o->nconsumers; oi++) {
+					struct consumer *oc = &o->consumers[oi];
+					if (strcmp(oc->m->name, c->m->name) || oc->n == 0 ||
+					    !pipeline_cfg_same_shape(&oc->m->pipe, &c->m->pipe))
+						continue;
+					if ((t->query == NULL) != (o->query == NULL) ||
+					    (t->query && strcmp(t->query, o->query)))
+						continue;
+					c->series = oc->series;
+					c->n = oc->n;
+					c->cap = oc->cap;
+					oc->series = NULL;
+					oc->n = oc->cap = 0;
+					publish(c, now_ms(), NULL);
+				}
+			}
+		}
+	}
+	pthread_mutex_unlock(&prev->mu);
+}
+
+struct poller *poller_start(struct runtime *rt, const struct poller_opts *o)
+{
+	struct poller *p = calloc(1, sizeof *p);
+	if (!p)
+		return NULL;
+	atomic_init(&p->refs, 1);
+	runtime_ref(rt);
+	p->rt = rt;
+	p->rng = (unsigned)now_ms();
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->sched_cv, NULL);
+	pthread_cond_init(&p->work_cv, NULL);
+	p->save_every_ms = o && o->save_every_ms ? o->save_every_ms : 60000;
+	if (o && o->state_file && *o->state_file) {
+		p->state_file = strdup(o->state_file);
+		char err[300];
+		p->restore = statefile_read(p->state_file, err, sizeof err);
+		if (!p->restore && err[0])
+			LOGW("state file ignored", LF_S("path", p->state_file), LF_S("error", err));
+		p->last_save_ms = now_ms();
+	}
+
+	const struct config *cfg = &rt->cfg;
+	p->nsources = cfg->nsources;
+	p->sources = calloc(cfg->nsources ? cfg->nsources : 1, sizeof *p->sources);
+	if (!p->sources)
+		goto fail;
+	for (size_t i = 0; i < cfg->nsources; i++) {
+		struct source_rt *s = &p->sources[i];
+		s->cfg = &cfg->sources[i];
+		s->st = cfg->sources[i].scaler;
+		pthread_mutex_init(&s->mu, NULL);
+		pthread_mutex_init(&s->fetch_mu, NULL);
+		breaker_init(&s->br);
+		if (s->st) {
+			s->state = calloc(1, s->st->state_size ? s->st->state_size : 1);
+			if (!s->state)
+				goto fail;
+		}
+	}
+	/* one target per (source, query) for untemplated metrics */
+	int64_t now = now_ms();
+	for (size_t i = 0; i < cfg->nmetrics; i++) {
+		const struct metric_cfg *m = &cfg->metrics[i];
+		if (m->series || m->source >= cfg->nsources || !cfg->sources[m->source].scaler)
+			continue;
+		struct slot *slot = runtime_slot(rt, m);
+		if (m->templated) {
+			struct snapshot *s = snapshot_new(0);
+			if (s) {
+				snapshot_set_error(s, "subscriptions are created by requests");
+				slot_publish(slot, s);
+			}
+			continue;
+		}
+		struct target *t = NULL;
+		for (size_t j = 0; j < p->ntargets && m->query; j++) {
+			struct target *other = p->targets[j];
+			if (other->source == m->source && other->query && !strcmp(other->query, m->query)) {
+				t = other;
+				break;
+			}
+		}
+		if (!t) {
+			if (reserve(p))
+				goto fail;
+			t = target_new(m->source, m->query, m->params, m->interval_ms);
+			if (!t)
+				goto fail;
+			p->targets[p->ntargets++] = t;
+		}
+		if (add_consumer(t, m, slot))
+			goto fail;
+		struct snapshot *s = snapshot_new(0);
+		if (s) {
+			snapshot_set_error(s, "no value yet: the first poll has not finished");
+			slot_publish(slot, s);
+		}
+	}
+	carry_over(p, o ? o->previous : NULL);
+	for (size_t i = 0; i < p->ntargets; i++) {
+		struct target *t = p->targets[i];
+		/* spread the first polls over a second so a large config does not stampede */
+		t->next_due_ms = now + (int64_t)(rnd(p) % 1000u);
+		heap_push(p, t);
+	}
+	p->nworkers = o && o->workers > 0 ? o->workers : 4;
+	if (p->nworkers > MAX_WORKERS)
+		p->nworkers = MAX_WORKERS;
+	if (reserve(p))
+		goto fail;
+	for (int i = 0; i < p->nworkers; i++)
+		if (pthread_create(&p->workers[i], NULL, worker_main, p)) {
+			p->nworkers = i;
+			goto fail_threads;
+		}
+	if (pthread_create(&p->sched, NULL, sched_main, p))
+		goto fail_threads;
+	return p;
+fail_threads:
+	pthread_mutex_lock(&p->mu);
+	p->stopping = true;
+	pthread_cond_broadcast(&p->work_cv);
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 0; i < p->nworkers; i++)
+		pthread_join(p->workers[i], NULL);
+	p->nworkers = 0;
+fail:
+	p->sched = 0;
+	poller_unref(p);
+	return NULL;
+}
+
+static void poller_free(struct poller *p)
+{
+	for (size_t i = 0; i < p->ntargets; i++)
+		target_free(p->targets[i]);
+	free(p->targets);
+	free(p->heap);
+	free(p->queue);
+	for (size_t i = 0; p->sources && i < p->nsources; i++) {
+		struct source_rt *s = &p->sources[i];
+		if (s->opened && s->st->close)
+			s->st->close(s->state);
+		free(s->state);
+		pthread_mutex_destroy(&s->mu);
+		pthread_mutex_destroy(&s->fetch_mu);
+	}
+	free(p->sources);
+	statefile_free(p->restore);
+	free(p->state_file);
+	runtime_unref(p->rt);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->sched_cv);
+	pthread_cond_destroy(&p->work_cv);
+	free(p);
+}
+
+void poller_unref(struct poller *p)
+{
+	if (p && atomic_fetch_sub(&p->refs, 1) == 1)
+		poller_free(p);
+}
+
+void poller_stop(struct poller *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stopping = true;
+	pthread_cond_broadcast(&p->work_cv);
+	pthread_cond_broadcast(&p->sched_cv);
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 0; i < p->nworkers; i++)
+		pthread_join(p->workers[i], NULL);
+	if (p->sched)
+		pthread_join(p->sched, NULL);
+	p->nworkers = 0;
+	p->sched = 0;
+	if (p->state_file) {
+		char err[300];
+		if (poller_save(p, p->state_file, err, sizeof err))
+			LOGE("state file not saved", LF_S("path", p->state_file), LF_S("error", err));
+		else
+			LOGI("state saved", LF_S("path", p->state_file));
+	}
+	poller_unref(p);
+}
+
+void poller_set_current(struct poller *p)
+{
+	pthread_mutex_lock(&current_mu);
+	struct poller *old = current;
+	if (p)
+		atomic_fetch_add(&p->refs, 1);
+	current = p;
+	pthread_mutex_unlock(&current_mu);
+	poller_unref(old);
+}
+
+struct poller *poller_current_ref(void)
+{
+	pthread_mutex_lock(&current_mu);
+	struct poller *p = current;
+	if (p)
+		atomic_fetch_add(&p->refs, 1);
+	pthread_mutex_unlock(&current_mu);
+	return p;
+}
+
+/* ------------------------------------------------------------------------ */
+/* subscriptions                                                            */
+
+/* Replaces <<.Namespace>> and <<.LabelMatchers>> in q. NULL with err on failure. */
+static char *render(const char *q, const char *ns, const struct selector *sel, char *err, size_t errlen)
+{
+	char matchers[16384] = "";
+	size_t mlen = 0;
+	if (sel && selector_promql(sel, matchers, sizeof matchers, &mlen, err, errlen))
+		return NULL;
+	struct buf b;
+	buf_init(&b, 1 << 20);
+	const char *p = q;
+	while (*p) {
+		if (!strncmp(p, "<<.Namespace>>", 14)) {
+			buf_adds(&b, ns);
+			p += 14;
+		} else if (!strncmp(p, "<<.LabelMatchers>>", 18)) {
+			buf_add(&b, matchers, mlen);
+			p += 18;
+		} else {
+			buf_addc(&b, *p++);
+		}
+	}
+	if (b.failed) {
+		buf_release(&b);
+		snprintf(err, errlen, "rendered query too long");
+		return NULL;
+	}
+	return buf_detach(&b, NULL);
+}
+
+struct snapshot *poller_subscription(struct poller *p, const struct metric_cfg *m, const char *ns,
+				     const struct selector *sel, int64_t wait_ms, char *err, size_t errlen)
+{
+	char selstr[16384] = "";
+	if (sel)
+		selector_string(sel, selstr, sizeof selstr);
+	int64_t now = now_ms();
+	pthread_mutex_lock(&p->mu);
+	if (p->stopping) {
+		pthread_mutex_unlock(&p->mu);
+		snprintf(err, errlen, "the config is being reloaded");
+		return NULL;
+	}
+	struct target *t = NULL;
+	for (size_t i = 0; i < p->ntargets; i++) {
+		struct target *o = p->targets[i];
+		if (o->is_sub && !o->dead && o->consumers[0].m == m && !strcmp(o->sub_ns, ns) && !strcmp(o->sub_sel, selstr)) {
+			t = o;
+			break;
+		}
+	}
+	if (t) {
+		atomic_store(&t->last_used_ms, now);
+		/* a request that raced the creating one waits for its first fetch */
+		int64_t deadline = now + (wait_ms > 0 ? wait_ms : SUB_DEFAULT_WAIT_MS);
+		while (!t->fetched_once && now_ms() < deadline) {
+			struct timespec ts = { deadline / 1000, (deadline % 1000) * 1000000 };
+			pthread_cond_timedwait(&t->first_done, &p->mu, &ts);
+		}
+		struct snapshot *s = slot_get(t->consumers[0].slot);
+		pthread_mutex_unlock(&p->mu);
+		if (!s)
+			snprintf(err, errlen, "the first fetch of this subscription has not finished");
+		return s;
+	}
+	char *query = render(m->query, ns, sel, err, errlen);
+	if (!query || reserve(p)) {
+		pthread_mutex_unlock(&p->mu);
+		free(query);
+		return NULL;
+	}
+	t = target_new(m->source, NULL, m->params, m->interval_ms);
+	if (!t || add_consumer(t, m, NULL)) {
+		pthread_mutex_unlock(&p->mu);
+		if (t)
+			target_free(t);
+		free(query);
+		return NULL;
+	}
+	t->query = query;
+	t->is_sub = true;
+	t->sub_ns = strdup(ns);
+	t->sub_sel = strdup(selstr);
+	atomic_store(&t->last_used_ms, now);
+	t->busy = true;
+	p->targets[p->ntargets++] = t;
+	pthread_mutex_unlock(&p->mu);
+	LOGI("subscription created", LF_S("metric", m->name), LF_S("namespace", ns), LF_S("selector", selstr));
+
+	run_target(p, t, now + (wait_ms > 0 ? wait_ms : SUB_DEFAULT_WAIT_MS));
+
+	pthread_mutex_lock(&p->mu);
+	t->busy = false;
+	t->fetched_once = true;
+	pthread_cond_broadcast(&t->first_done);
+	struct snapshot *s = slot_get(t->consumers[0].slot);
+	if (!p->stopping && !t->dead) {
+		t->next_due_ms = now;
+		reschedule(p, t, now_ms());
+		pthread_cond_signal(&p->sched_cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return s;
+}
+
+/* ------------------------------------------------------------------------ */
+/* persistence                                                              */
+
+int poller_save(struct poller *p, const char *path, char *err, size_t errlen)
+{
+	struct statefile_writer *w = statefile_begin(path, err, errlen);
+	if (!w)
+		return -1;
+	pthread_mutex_lock(&p->mu);
+	for (size_t i = 0; i < p->ntargets; i++) {
+		struct target *t = p->targets[i];
+		if (t->busy || t->dead)
+			continue;
+		for (size_t ci = 0; ci < t->nconsumers; ci++) {
+			struct consumer *c = &t->consumers[ci];
+			for (size_t j = 0; j < c->n; j++) {
+				unsigned char *blob = NULL;
+				size_t len = 0;
+				if (pipeline_state_save(c->series[j].st, &c->m->pipe, &blob, &len))
+					continue;
+				statefile_add(w, c->m->name, t->is_sub ? t->sub_ns : "", t->is_sub ? t->sub_sel : "",
+					      c->series[j].key, blob, len);
+				free(blob);
+			}
+		}
+	}
+	pthread_mutex_unlock(&p->mu);
+	return statefile_commit(w, err, errlen);
+}

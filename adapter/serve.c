@@ -1,0 +1,319 @@
+/*
+ * serve.c — the daemon's main loop.
+ */
+#include "serve.h"
+
+#include "certs.h"
+#include "cli.h"
+#include "config.h"
+#include "log.h"
+#include "routes.h"
+#include "runtime.h"
+#include "selfmetrics.h"
+#include "server.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const struct {
+	const char *flag;
+	const char *env;
+} flag_env[] = {
+	{ "--secure-port", "SCALEWISE_SERVER_SECURE_PORT" },
+	{ "--bind-address", "SCALEWISE_SERVER_BIND_ADDRESS" },
+	{ "--cert-dir", "SCALEWISE_SERVER_CERT_DIR" },
+	{ "--tls-cert-file", "SCALEWISE_SERVER_TLS_CERT_FILE" },
+	{ "--tls-private-key-file", "SCALEWISE_SERVER_TLS_PRIVATE_KEY_FILE" },
+	{ "--tls-sans", "SCALEWISE_SERVER_TLS_SANS" },
+	{ "--state-file", "SCALEWISE_SERVER_STATE_FILE" },
+	{ "--threads", "SCALEWISE_SERVER_THREADS" },
+	{ "--auth-mode", "SCALEWISE_AUTH_MODE" },
+	{ "--requestheader-client-ca-file", "SCALEWISE_AUTH_REQUESTHEADER_CLIENT_CA_FILE" },
+	{ "--requestheader-allowed-names", "SCALEWISE_AUTH_REQUESTHEADER_ALLOWED_NAMES" },
+	{ "--kubeconfig", "SCALEWISE_AUTH_KUBECONFIG" },
+};
+#define NFLAGS (sizeof flag_env / sizeof flag_env[0])
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: scalewise serve --config FILE [flags]\n"
+		"\n"
+		"Serves external.metrics.k8s.io/v1beta1 over HTTPS from the metrics in FILE.\n"
+		"\n"
+		"flags (each overrides the config key and its environment variable):\n"
+		"  --config FILE                      the configuration (YAML or JSON); required\n"
+		"  --secure-port N                    server.securePort (default 6443; 0 = any free port)\n"
+		"  --bind-address IP                  server.bindAddress (default 0.0.0.0)\n"
+		"  --cert-dir DIR                     server.certDir: a self-signed cert is made here when none is given\n"
+		"  --tls-cert-file FILE               server.tlsCertFile (reloaded when it changes)\n"
+		"  --tls-private-key-file FILE        server.tlsPrivateKeyFile\n"
+		"  --tls-sans A,B                     extra SANs for the self-signed certificate\n"
+		"  --state-file FILE                  server.stateFile\n"
+		"  --threads N                        HTTPS worker threads (0 = one per core)\n"
+		"  --auth-mode delegated|anonymous    auth.mode\n"
+		"  --requestheader-client-ca-file F   auth.requestheader.clientCAFile\n"
+		"  --requestheader-allowed-names A,B  auth.requestheader.allowedNames\n"
+		"  --kubeconfig FILE                  auth.kubeconfig\n"
+		"  --port-file FILE                   write the bound port here once serving (for scripts)\n"
+		"  --log-level debug|info|warn|error  (default info)\n"
+		"  --log-format json|text             (default json)\n"
+		"\n"
+		"signals: SIGHUP reloads the config (a bad one is rejected, the old one keeps serving);\n"
+		"SIGTERM/SIGINT: /readyz turns 503, in-flight requests finish, exit 0.\n"
+		"\n"
+		"environment overrides:\n");
+	config_env_help(out);
+}
+
+struct serve_state {
+	const char *config_path;
+	char **overrides;
+	int noverrides;
+	struct stat config_st;
+	struct server *srv;
+};
+
+static double unix_now(void)
+{
+	return (double)now_ms() / 1000.0;
+}
+
+/* Loads the config and, when it is valid, puts it in service. */
+static int load_and_swap(struct serve_state *st, bool initial)
+{
+	struct config cfg;
+	stat(st->config_path, &st->config_st);
+	if (cli_load_config(st->config_path, st->overrides, st->noverrides, &cfg)) {
+		config_release(&cfg);
+		selfmetrics_config_load(false, unix_now());
+		if (!initial)
+			LOGE("config reload rejected; the old config keeps serving", LF_S("path", st->config_path));
+		return -1;
+	}
+	if (cfg.auth.mode == AUTH_DELEGATED) {
+		fprintf(stderr,
+			"%s: auth.mode: delegated authentication is not built yet in this version of scalewise; "
+			"set auth.mode: anonymous (local runs only)\n",
+			st->config_path);
+		config_release(&cfg);
+		selfmetrics_config_load(false, unix_now());
+		if (!initial)
+			LOGE("config reload rejected; the old config keeps serving", LF_S("path", st->config_path));
+		return -1;
+	}
+	size_t nm = cfg.nmetrics;
+	struct runtime *rt = runtime_new(&cfg);
+	if (!rt)
+		return -1;
+	runtime_swap(rt);
+	selfmetrics_config_load(true, unix_now());
+	selfmetrics_set_anonymous(true);
+	LOGI(initial ? "config loaded" : "config reloaded", LF_S("path", st->config_path), LF_I("metrics", nm));
+	return 0;
+}
+
+static bool config_changed(struct serve_state *st)
+{
+	struct stat s;
+	if (stat(st->config_path, &s))
+		return false;
+	return s.st_ino != st->config_st.st_ino || s.st_size != st->config_st.st_size ||
+	       s.st_mtim.tv_sec != st->config_st.st_mtim.tv_sec || s.st_mtim.tv_nsec != st->config_st.st_mtim.tv_nsec;
+}
+
+static int write_port_file(const char *path, int port)
+{
+	char tmp[4200];
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "%d\n", port);
+	if (fclose(f))
+		return -1;
+	return rename(tmp, path);
+}
+
+int serve_main(int argc, char **argv)
+{
+	struct serve_state st = { 0 };
+	const char *port_file = NULL, *log_level = "info", *log_format = "json";
+	char *overrides[NFLAGS];
+	char err[1024];
+
+	for (int i = 0; i < argc; i++) {
+		const char *v = NULL;
+		bool missing = false, known = false;
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		}
+		if (cli_flag(argc, argv, &i, "--config", &v, &missing))
+			st.config_path = v, known = true;
+		else if (cli_flag(argc, argv, &i, "--port-file", &v, &missing))
+			port_file = v, known = true;
+		else if (cli_flag(argc, argv, &i, "--log-level", &v, &missing))
+			log_level = v, known = true;
+		else if (cli_flag(argc, argv, &i, "--log-format", &v, &missing))
+			log_format = v, known = true;
+		for (size_t f = 0; !known && f < NFLAGS; f++) {
+			if (cli_flag(argc, argv, &i, flag_env[f].flag, &v, &missing)) {
+				known = true;
+				if (missing)
+					break;
+				size_t n = strlen(flag_env[f].env) + strlen(v) + 2;
+				char *s = malloc(n);
+				if (!s)
+					return 1;
+				snprintf(s, n, "%s=%s", flag_env[f].env, v);
+				overrides[st.noverrides++] = s;
+			}
+		}
+		if (missing) {
+			fprintf(stderr, "scalewise serve: %s needs a value\n", argv[i]);
+			return 2;
+		}
+		if (!known) {
+			fprintf(stderr, "scalewise serve: unknown flag '%s' (see --help)\n", argv[i]);
+			return 2;
+		}
+	}
+	st.overrides = overrides;
+	enum log_level lvl;
+	if (log_level_parse(log_level, &lvl)) {
+		fprintf(stderr, "scalewise serve: --log-level: '%s' is not one of debug, info, warn, error\n", log_level);
+		return 2;
+	}
+	if (strcmp(log_format, "json") && strcmp(log_format, "text")) {
+		fprintf(stderr, "scalewise serve: --log-format: '%s' is not one of json, text\n", log_format);
+		return 2;
+	}
+	log_setup(lvl, !strcmp(log_format, "text"));
+	if (!st.config_path) {
+		fprintf(stderr, "scalewise serve: --config FILE is required (see --help)\n");
+		return 2;
+	}
+
+	/* signals become events on this thread */
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sfd < 0) {
+		fprintf(stderr, "scalewise serve: cannot create a signalfd: %s\n", strerror(errno));
+		return 1;
+	}
+
+	routes_set_ready(false, "config not loaded");
+	if (load_and_swap(&st, true))
+		return 2;
+	struct runtime *rt = runtime_current();
+	struct server_cfg sc = rt->cfg.server;
+	char cert[4200], key[4200];
+	if (sc.tls_cert_file && *sc.tls_cert_file) {
+		if (!sc.tls_private_key_file || !*sc.tls_private_key_file) {
+			fprintf(stderr, "scalewise serve: server.tlsPrivateKeyFile is required with server.tlsCertFile\n");
+			runtime_unref(rt);
+			return 2;
+		}
+		snprintf(cert, sizeof cert, "%s", sc.tls_cert_file);
+		snprintf(key, sizeof key, "%s", sc.tls_private_key_file);
+	} else if (certs_ensure_self_signed(sc.cert_dir, (const char *const *)sc.tls_sans.items, sc.tls_sans.n, cert,
+					    key, sizeof cert, err, sizeof err)) {
+		fprintf(stderr, "scalewise serve: server.certDir: %s\n", err);
+		runtime_unref(rt);
+		return 1;
+	}
+	struct server_opts so = {
+		.bind_address = sc.bind_address,
+		.port = (int)sc.secure_port,
+		.threads = (int)sc.threads,
+		.cert_file = cert,
+		.key_file = key,
+	};
+	long grace = (long)sc.shutdown_grace_ms, drain = (long)sc.drain_delay_ms;
+	char addr[300];
+	snprintf(addr, sizeof addr, "%s", sc.bind_address);
+	runtime_unref(rt);
+
+	st.srv = server_start(&so, err, sizeof err);
+	if (!st.srv) {
+		fprintf(stderr, "scalewise serve: %s\n", err);
+		return 1;
+	}
+	int port = server_port(st.srv);
+	if (!strcmp(addr, "0.0.0.0") || !strcmp(addr, "::")) {
+		char host[256];
+		if (gethostname(host, sizeof host))
+			snprintf(host, sizeof host, "localhost");
+		snprintf(addr, sizeof addr, "%s", host);
+	}
+	char sa[320];
+	snprintf(sa, sizeof sa, strchr(addr, ':') ? "[%s]:%d" : "%s:%d", addr, port);
+	routes_set_server_address(sa);
+	LOGW("auth.mode is anonymous: every request is allowed; use delegated in a cluster", LF_S("mode", "anonymous"));
+	if (port_file && write_port_file(port_file, port)) {
+		fprintf(stderr, "scalewise serve: cannot write '%s': %s\n", port_file, strerror(errno));
+		server_stop(st.srv, 0);
+		return 1;
+	}
+	routes_set_ready(true, NULL);
+	LOGI("serving", LF_I("port", port), LF_S("cert", cert), LF_S("version", SW_VERSION));
+
+	int code = 0;
+	for (;;) {
+		struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+		int r = poll(&pfd, 1, 1000);
+		if (r < 0 && errno != EINTR)
+			break;
+		if (r > 0) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof si) != (ssize_t)sizeof si)
+				continue;
+			if (si.ssi_signo == SIGHUP) {
+				LOGI("SIGHUP: reloading the config", LF_S("path", st.config_path));
+				load_and_swap(&st, false);
+				continue;
+			}
+			LOGI("shutting down", LF_S("signal", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT"));
+			break;
+		}
+		/* housekeeping, about once a second */
+		if (config_changed(&st)) {
+			LOGI("config file changed: reloading", LF_S("path", st.config_path));
+			load_and_swap(&st, false);
+		}
+		int rc = server_reload_cert(st.srv, err, sizeof err);
+		if (rc > 0)
+			LOGI("serving certificate reloaded", LF_S("cert", cert));
+		else if (rc < 0)
+			LOGE("serving certificate not reloaded; the old one keeps serving", LF_S("error", err));
+	}
+
+	routes_set_ready(false, "shutting down");
+	if (drain > 0) {
+		struct timespec ts = { drain / 1000, (drain % 1000) * 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	server_quiesce(st.srv);
+	server_stop(st.srv, grace);
+	runtime_swap(NULL);
+	for (int i = 0; i < st.noverrides; i++)
+		free(overrides[i]);
+	close(sfd);
+	LOGI("stopped", LF_I("code", code));
+	return code;
+}

@@ -1,0 +1,72 @@
+# Shared helpers for the end-to-end tests (sourced, not run).
+# Each test counts its checks with ok/bad and ends with finish.
+
+PASSED=0
+FAILED=0
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/scalewise-e2e.XXXXXX")
+PIDS=""
+
+cleanup() {
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	for p in $PIDS; do wait "$p" 2>/dev/null; done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+ok() { PASSED=$((PASSED + 1)); }
+bad() { FAILED=$((FAILED + 1)); echo "FAIL: $*" >&2; }
+
+# check NAME EXPECTED ACTUAL
+check() {
+	if [ "$2" = "$3" ]; then ok; else bad "$1: expected [$2] got [$3]"; fi
+}
+# contains NAME NEEDLE HAYSTACK
+contains() {
+	case "$3" in *"$2"*) ok ;; *) bad "$1: [$2] not in [$3]" ;; esac
+}
+
+# start_scalewise BIN CONFIG [flags...]: starts serve on a free port, waits for
+# the port file (the server writes it once it listens), sets PORT and SW_PID.
+start_scalewise() {
+	bin=$1; cfg=$2; shift 2
+	rm -f "$TMP/port"
+	[ -f "$TMP/server.log" ] && cat "$TMP/server.log" >>"$TMP/all-servers.log"
+	: >"$TMP/server.log"
+	"$bin" serve --config "$cfg" --secure-port 0 --bind-address 127.0.0.1 --cert-dir "$TMP/certs" \
+		--port-file "$TMP/port" "$@" 2>>"$TMP/server.log" &
+	SW_PID=$!
+	PIDS="$PIDS $SW_PID"
+	i=0
+	while [ ! -s "$TMP/port" ]; do
+		if ! kill -0 "$SW_PID" 2>/dev/null; then
+			echo "scalewise exited before serving:" >&2; cat "$TMP/server.log" >&2; return 1
+		fi
+		i=$((i + 1)); [ $i -gt 3000 ] && { echo "scalewise did not start" >&2; return 1; }
+		sleep 0.01
+	done
+	PORT=$(cat "$TMP/port")
+	BASE="https://127.0.0.1:$PORT"
+}
+
+# get PATH [curl args]: prints "CODE BODY" lines: code on the first line, body after.
+get() {
+	p=$1; shift
+	curl -sS -k -o "$TMP/body" -w '%{http_code}' "$@" "$BASE$p" >"$TMP/code" 2>"$TMP/curlerr" || echo "curl failed: $(cat "$TMP/curlerr")" >&2
+	CODE=$(cat "$TMP/code")
+	BODY=$(cat "$TMP/body")
+}
+
+finish() {
+	# a sanitizer report in any server's log fails the test
+	for p in $PIDS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	PIDS=""
+	cat "$TMP/server.log" >>"$TMP/all-servers.log" 2>/dev/null
+	if grep -q -E 'Sanitizer|runtime error:' "$TMP/all-servers.log" 2>/dev/null; then
+		bad "sanitizer report in the server log:"
+		grep -E -A20 'Sanitizer|runtime error:' "$TMP/all-servers.log" | head -40 >&2
+	else
+		ok
+	fi
+	echo "$1: $PASSED passed, $FAILED failed"
+	[ "$FAILED" -eq 0 ]
+}
