@@ -66,6 +66,7 @@ $(B)/plugins/%.so: scalers/plugins/%/*.c scalers/scaler.h
 
 # --- tests -----------------------------------------------------------------
 TESTDATA ?= $(firstword $(wildcard ../shared/testdata shared/testdata))
+export SW_TESTDATA := $(abspath $(TESTDATA))
 export ASAN_OPTIONS := detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
 
