@@ -15,6 +15,7 @@
 #include <microhttpd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -220,12 +221,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				  const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
 	static int marker;
-	double t0 = mono_seconds();
-	if (*con_cls == NULL && *upload_data_size) {
-		/* a body we do not want: answer at once, the body is discarded */
-		*upload_data_size = 0;
+	/* The first call only has the headers: answering then makes libmicrohttpd
+	 * close the connection (it cannot know the body was read), so the answer
+	 * waits for the final call. A body, which no route takes, is discarded
+	 * (libmicrohttpd caps it by the connection's memory limit). */
+	if (*con_cls == NULL) {
+		*con_cls = &marker;
+		return MHD_YES;
 	}
-	*con_cls = &marker;
+	if (*upload_data_size) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	double t0 = mono_seconds();
 
 	struct arg_scan args = { 0 };
 	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, scan_arg, &args);
@@ -274,8 +282,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_conn(void *cls, struct MHD_Connection *c, void **socket_context, enum MHD_ConnectionNotificationCode code)
 {
 	struct server *s = cls;
-	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		atomic_fetch_add(&s->open_conns, 1);
+		/* the answer goes out as several TLS records: without NODELAY, Nagle's
+		 * algorithm holds the last one back until the client's delayed ACK */
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci) {
+			int one = 1;
+			setsockopt(ci->connect_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		}
+	}
 	else
 		atomic_fetch_sub(&s->open_conns, 1);
 }

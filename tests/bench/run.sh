@@ -30,7 +30,7 @@ rss_idle=$(awk '/VmRSS/ {print $2}' /proc/$SW/status)
 
 # --- nginx with the same bytes and the same certificate ---------------------------
 NGPORT=$(free_port)
-mkdir -p "$TMP/nginx"
+mkdir -p "$TMP/nginx"; chmod 755 "$TMP"; chmod 644 "$TMP/body.json"
 cat >"$TMP/nginx/nginx.conf" <<NGINX
 worker_processes 2;
 pid $TMP/nginx/nginx.pid;
@@ -46,7 +46,7 @@ http {
     ssl_certificate $TMP/certs/apiserver.crt;
     ssl_certificate_key $TMP/certs/apiserver.key;
     ssl_protocols TLSv1.2 TLSv1.3;
-    location / { default_type application/json; alias $TMP/body.json; }
+    location = /x { default_type application/json; alias $TMP/body.json; }
   }
 }
 NGINX
@@ -54,7 +54,7 @@ nginx -c "$TMP/nginx/nginx.conf" -g 'daemon off;' &
 NG=$!; PIDS="$PIDS $NG"
 wait_https "$NGPORT" x
 curl -sk "https://127.0.0.1:$NGPORT/x" >"$TMP/ng.json"
-cmp -s "$TMP/body.json" "$TMP/ng.json" || { echo "nginx does not serve the same bytes" >&2; exit 1; }
+cmp -s "$TMP/body.json" "$TMP/ng.json" || { echo "nginx does not serve the same bytes:" >&2; head -c 300 "$TMP/ng.json" >&2; cat "$TMP/nginx/error.log" >&2; exit 1; }
 
 run_wrk() { # port path -> "rps p99_ms"
 	wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "https://127.0.0.1:$1$2" >"$TMP/wrk.out" 2>&1
