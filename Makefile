@@ -20,7 +20,7 @@ UNITS    := $(patsubst tests/unit/%.c,%,$(UNIT_SRC))
 B  := build
 BA := build/asan
 
-.PHONY: all deps test-deps unit unit-asan conformance e2e test run bench clean fuzz
+.PHONY: all deps test-deps unit unit-asan conformance integration e2e test run bench clean fuzz
 all: deps $(B)/scalewise $(B)/conformance
 
 deps:
@@ -78,8 +78,11 @@ conformance: $(B)/conformance $(BA)/conformance
 	$(BA)/conformance $(wildcard $(TESTDATA)/*_vectors_public.json)
 e2e: test-deps $(B)/scalewise $(BA)/scalewise
 	@scripts/run-e2e.sh $(BA)/scalewise
+# scalers against their real servers, driven by the sanitizer build of their unit-test binaries
+integration: test-deps $(BA)/tests/test_prometheus
+	@sh tests/integration/test_prometheus.sh $(BA)/tests/test_prometheus
 
-test: test-deps all unit unit-asan conformance e2e
+test: test-deps all unit unit-asan conformance integration e2e
 	@echo "make test: all suites passed"
 
 run: deps $(B)/scalewise
@@ -88,6 +91,17 @@ run: deps $(B)/scalewise
 bench: all
 	@scripts/deps.sh bench
 	@tests/bench/run.sh
+	@sh tests/bench/simulate.sh
+
+# fuzz targets (libFuzzer, clang): `make fuzz` builds them, scripts/fuzz.sh runs each a while
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_LIB_SRC := $(filter-out adapter/main.c,$(sort $(wildcard api/*.c adapter/*.c scalers/*.c)))
+fuzz:
+	@scripts/deps.sh fuzz
+	@mkdir -p $(B)/fuzz
+	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); echo "  FUZZ $$n"; \
+	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -I. -Iapi -Iadapter -Iscalers \
+	    $$(pkg-config --cflags $(PKGS)) -DSW_VERSION='"fuzz"' -o $(B)/fuzz/$$n $$f $(FUZZ_LIB_SRC) $(LDLIBS) || exit 1; done
 
 clean:
 	rm -rf $(B)

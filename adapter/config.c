@@ -524,12 +524,8 @@ static void load_metric(const cJSON *m, size_t idx, struct config *c, struct err
 		errlist_add(errs, path, "smoothing.window: required for method %s", raw.method);
 	if (pc->method == SMOOTH_QUANTILE && isnan(raw.q))
 		errlist_add(errs, path, "smoothing.q: required for method quantile");
-	if (pc->method != SMOOTH_EMA && raw.half_life >= 0)
-		errlist_add(errs, path, "smoothing.halfLife: only for method ema");
-	if ((pc->method == SMOOTH_NONE || pc->method == SMOOTH_EMA) && raw.window >= 0)
-		errlist_add(errs, path, "smoothing.window: not used by method %s", raw.method ? raw.method : "none");
-	if (pc->method != SMOOTH_QUANTILE && !isnan(raw.q))
-		errlist_add(errs, path, "smoothing.q: only for method quantile");
+	/* keys of other methods are ignored, not refused: CONFIG.md's own example
+	 * gives an ema metric a window and a q */
 	{
 		char err[300] = "";
 		if (pipeline_cfg_validate(pc, err, sizeof err))

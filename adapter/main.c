@@ -5,6 +5,9 @@
 #include "cli.h"
 #include "config.h"
 #include "hpa_cli.h"
+#include "http.h"
+#include "record.h"
+#include "simulate.h"
 #include "serve.h"
 
 #include <stdio.h>
@@ -20,6 +23,8 @@ static void usage(FILE *out)
 		"  serve     serve external.metrics.k8s.io/v1beta1 from a config\n"
 		"  check     validate a config: every problem with its key path, exit 2 when any\n"
 		"  hpa       evaluate one HPA decision (vector format) and explain it\n"
+		"  simulate  replay a recorded metric through a pipeline and the HPA model\n"
+		"  record    save a Prometheus range query as a trace for simulate\n"
 		"  certs     write a CA, a serving certificate and a front-proxy client certificate\n"
 		"  version   print the version\n"
 		"\n"
@@ -145,6 +150,8 @@ static int certs_main(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* libcurl's global state, before any thread starts */
+	http_global_init();
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
@@ -168,6 +175,10 @@ int main(int argc, char **argv)
 		return check_main(argc - 2, argv + 2);
 	if (!strcmp(cmd, "hpa"))
 		return hpa_cli_main(argc - 1, argv + 1); /* argv[0] is "hpa" */
+	if (!strcmp(cmd, "simulate"))
+		return simulate_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "record"))
+		return record_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "certs"))
 		return certs_main(argc - 2, argv + 2);
 	fprintf(stderr, "scalewise: unknown command '%s'\n", cmd);

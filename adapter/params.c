@@ -168,7 +168,7 @@ static int load_one(const struct sw_param *p, const cJSON *it, const char *path,
 		}
 		char **dst = (char **)(void *)slot;
 		free(*dst);
-		*dst = dup_string(text);
+		*dst = p->type == SW_PARAM_FILE && !text[0] ? NULL : dup_string(text);
 		return 0;
 	}
 	case SW_PARAM_INT: {

@@ -22,6 +22,12 @@
 #include <time.h>
 
 #define MAX_WORKERS 32
+
+enum fetch_reason { FR_SOURCE, FR_ANSWER, FR_TIMEOUT, FR_CIRCUIT_OPEN, FR_NO_SAMPLES, FR_TOO_MANY, FR_NOT_FINITE, FR_COUNT };
+static const char *const reason_names[FR_COUNT] = { "source", "answer", "timeout", "circuit_open", "no_samples",
+						      "too_many_series", "not_finite" };
+static const double lat_bounds[] = { 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
+#define NLAT (sizeof lat_bounds / sizeof lat_bounds[0])
 #define SUB_DEFAULT_WAIT_MS 2000
 #define SERIES_GC_MS (10 * 60 * 1000)
 
@@ -45,6 +51,9 @@ struct consumer {
 	struct series *series;  /* sorted by key */
 	size_t n, cap;
 	int64_t fetches, errors;
+	int64_t by_reason[FR_COUNT];
+	uint64_t lat[NLAT + 1];
+	double lat_sum;
 	double last_fetch_seconds;
 	char last_error[256];
 };
@@ -78,6 +87,7 @@ struct target {
 	_Atomic int64_t last_used_ms;
 	bool fetched_once;
 	pthread_cond_t first_done;
+	pthread_mutex_t mu;        /* consumers and their series: run_target, save, render */
 };
 
 struct poller {
@@ -346,6 +356,7 @@ static void run_target(struct poller *p, struct target *t, int64_t deadline)
 	int64_t start = now_ms();
 	char err[512] = "";
 	bool ok = false;
+	enum fetch_reason why = FR_SOURCE;
 	struct sw_batch batch;
 	batch_init(&batch);
 
@@ -359,12 +370,10 @@ static void run_target(struct poller *p, struct target *t, int64_t deadline)
 	bool opened = src->opened;
 	pthread_mutex_unlock(&src->mu);
 
-	double t0 = (double)start;
 	if (!allowed) {
-		char since[64] = "";
-		snprintf(since, sizeof since, "%lld", (long long)src->failing_since_ms);
-		snprintf(err, sizeof err, "source '%s' is not contacted (circuit open after %d failures)", src->cfg->name,
-			 src->br.failures);
+		why = FR_CIRCUIT_OPEN;
+		snprintf(err, sizeof err, "source '%s' is not contacted for now (circuit open after %d failures)",
+			 src->cfg->name, src->br.failures);
 	} else if (opened) {
 		struct sw_request req = {
 			.metric = t->consumers[0].m->name,
@@ -381,20 +390,27 @@ static void run_target(struct poller *p, struct target *t, int64_t deadline)
 		if (serial)
 			pthread_mutex_unlock(&src->fetch_mu);
 		if (rc == 0 && batch.overflow) {
+			why = FR_TOO_MANY;
 			snprintf(err, sizeof err, "answer refused: %s", batch.why);
 		} else if (rc == 0 && batch.n == 0) {
+			why = FR_NO_SAMPLES;
 			snprintf(err, sizeof err, "the source returned no samples");
 		} else if (rc == 0) {
 			ok = true;
-		} else if (!err[0]) {
-			snprintf(err, sizeof err, "fetch failed without a message");
+		} else {
+			why = rc == SW_FETCH_ANSWER_ERROR ? FR_ANSWER : FR_SOURCE;
+			if (!err[0])
+				snprintf(err, sizeof err, "fetch failed without a message");
 		}
 		if (now_ms() > deadline && ok) {
 			ok = false;
-			snprintf(err, sizeof err, "fetch finished after its deadline");
+			why = FR_TIMEOUT;
+			snprintf(err, sizeof err, "the fetch finished after its deadline");
 		}
 	}
 	int64_t end = now_ms();
+	/* a source that answered, even unusably, is healthy */
+	bool healthy = ok || why == FR_ANSWER || why == FR_NO_SAMPLES || why == FR_TOO_MANY;
 
 	pthread_mutex_lock(&src->mu);
 	if (allowed) {
@@ -402,12 +418,12 @@ static void run_target(struct poller *p, struct target *t, int64_t deadline)
 		if (!ok)
 			src->failures++;
 		enum breaker_state before = src->br.state;
-		if (breaker_record(&src->br, ok, end)) {
+		if (breaker_record(&src->br, healthy, end)) {
 			LOGW("source circuit breaker", LF_S("source", src->cfg->name),
 			     LF_S("from", breaker_state_name(before)), LF_S("to", breaker_state_name(src->br.state)),
-			     LF_S("error", ok ? "" : err));
+			     LF_S("error", healthy ? "" : err));
 		}
-		if (ok)
+		if (healthy)
 			src->failing_since_ms = 0;
 		else if (!src->failing_since_ms)
 			src->failing_since_ms = end;
@@ -415,14 +431,28 @@ static void run_target(struct poller *p, struct target *t, int64_t deadline)
 	pthread_mutex_unlock(&src->mu);
 	if (!ok && allowed)
 		LOGD("fetch failed", LF_S("source", src->cfg->name), LF_S("metric", t->consumers[0].m->name),
-		     LF_S("error", err));
+		     LF_S("reason", reason_names[why]), LF_S("error", err));
 
+	double seconds = (double)(end - start) / 1000.0;
+	size_t bi = NLAT;
+	for (size_t i = 0; i < NLAT; i++) {
+		if (seconds <= lat_bounds[i]) {
+			bi = i;
+			break;
+		}
+	}
+	pthread_mutex_lock(&t->mu);
 	for (size_t ci = 0; ci < t->nconsumers; ci++) {
 		struct consumer *c = &t->consumers[ci];
 		c->fetches++;
-		c->last_fetch_seconds = ((double)end - t0) / 1000.0;
+		c->last_fetch_seconds = seconds;
+		if (allowed) {
+			c->lat[bi]++;
+			c->lat_sum += seconds;
+		}
 		if (!ok) {
 			c->errors++;
+			c->by_reason[why]++;
 			memcpy(c->last_error, err, sizeof c->last_error - 1);
 			c->last_error[sizeof c->last_error - 1] = 0;
 			for (size_t i = 0; i < c->n; i++)
@@ -445,6 +475,8 @@ static void run_target(struct poller *p, struct target *t, int64_t deadline)
 				continue;
 			se->present = true;
 			se->last_seen_ms = end;
+			if (!isfinite(s->value))
+				c->by_reason[FR_NOT_FINITE]++;
 			pipeline_step(&c->m->pipe, se->st, s->value, s->ts_ms, end);
 		}
 		/* series gone for long are forgotten */
@@ -459,6 +491,7 @@ static void run_target(struct poller *p, struct target *t, int64_t deadline)
 		c->n = w;
 		publish(c, end, NULL);
 	}
+	pthread_mutex_unlock(&t->mu);
 	batch_release(&batch);
 }
 
@@ -597,6 +630,7 @@ static void target_free(struct target *t)
 	free(t->sub_ns);
 	free(t->sub_sel);
 	pthread_cond_destroy(&t->first_done);
+	pthread_mutex_destroy(&t->mu);
 	free(t);
 }
 
@@ -611,6 +645,7 @@ static struct target *target_new(size_t source, const char *query, const void *p
 	t->interval_ms = interval;
 	t->heap_i = SIZE_MAX;
 	pthread_cond_init(&t->first_done, NULL);
+	pthread_mutex_init(&t->mu, NULL);
 	return t;
 }
 
@@ -646,8 +681,9 @@ static void carry_over(struct poller *p, struct poller *prev)
 			struct consumer *c = &t->consumers[ci];
 			for (size_t j = 0; j < prev->ntargets; j++) {
 				struct target *o = prev->targets[j];
-				if (o->is_sub || o->busy)
+				if (o->is_sub)
 					continue;
+				pthread_mutex_lock(&o->mu);
 				for (size_t oi = 0; oi < o->nconsumers; oi++) {
 					struct consumer *oc = &o->consumers[oi];
 					if (strcmp(oc->m->name, c->m->name) || oc->n == 0 ||
@@ -663,6 +699,7 @@ static void carry_over(struct poller *p, struct poller *prev)
 					oc->n = oc->cap = 0;
 					publish(c, now_ms(), NULL);
 				}
+				pthread_mutex_unlock(&o->mu);
 			}
 		}
 	}
@@ -977,8 +1014,9 @@ int poller_save(struct poller *p, const char *path, char *err, size_t errlen)
 	pthread_mutex_lock(&p->mu);
 	for (size_t i = 0; i < p->ntargets; i++) {
 		struct target *t = p->targets[i];
-		if (t->busy || t->dead)
+		if (t->dead)
 			continue;
+		pthread_mutex_lock(&t->mu);
 		for (size_t ci = 0; ci < t->nconsumers; ci++) {
 			struct consumer *c = &t->consumers[ci];
 			for (size_t j = 0; j < c->n; j++) {
@@ -991,7 +1029,193 @@ int poller_save(struct poller *p, const char *path, char *err, size_t errlen)
 				free(blob);
 			}
 		}
+		pthread_mutex_unlock(&t->mu);
 	}
 	pthread_mutex_unlock(&p->mu);
 	return statefile_commit(w, err, errlen);
+}
+
+/* ------------------------------------------------------------------------ */
+/* own metrics                                                              */
+
+/* Appends s as a Prometheus label value (\\, \" and \n escaped). */
+static void put_label_value(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\')
+			buf_adds(b, "\\\\");
+		else if (*s == '"')
+			buf_adds(b, "\\\"");
+		else if (*s == '\n')
+			buf_adds(b, "\\n");
+		else
+			buf_addc(b, *s);
+	}
+}
+
+static void put_series_labels(struct buf *b, const struct consumer *c, const struct target *t, const struct series *s)
+{
+	buf_adds(b, "{metric=\"");
+	put_label_value(b, c->m->name);
+	buf_adds(b, "\",namespace=\"");
+	put_label_value(b, t->is_sub ? t->sub_ns : "");
+	buf_adds(b, "\",series=\"");
+	for (size_t i = 0; i < s->nlabels; i++) {
+		if (i)
+			buf_addc(b, ',');
+		put_label_value(b, s->labels[i].name);
+		buf_addc(b, '=');
+		put_label_value(b, s->labels[i].value);
+	}
+	buf_adds(b, "\"}");
+}
+
+static void put_double(struct buf *b, double v)
+{
+	if (isnan(v))
+		buf_adds(b, " NaN\n");
+	else if (isinf(v))
+		buf_adds(b, v > 0 ? " +Inf\n" : " -Inf\n");
+	else
+		buf_addf(b, " %.17g\n", v);
+}
+
+void poller_render_metrics(struct buf *b, void *arg)
+{
+	struct poller *p = poller_current_ref();
+	if (!p)
+		return;
+	int64_t now = now_ms();
+	buf_adds(b, "# HELP scalewise_source_circuit_state Circuit breaker of a source: 0 closed, 1 open, 2 half-open.\n"
+		    "# TYPE scalewise_source_circuit_state gauge\n");
+	for (size_t i = 0; i < p->nsources; i++) {
+		struct source_rt *s = &p->sources[i];
+		if (!s->st)
+			continue;
+		pthread_mutex_lock(&s->mu);
+		buf_adds(b, "scalewise_source_circuit_state{source=\"");
+		put_label_value(b, s->cfg->name);
+		buf_addf(b, "\"} %d\n", (int)s->br.state);
+		pthread_mutex_unlock(&s->mu);
+	}
+	buf_adds(b, "# HELP scalewise_source_circuit_transitions_total Circuit breaker state changes of a source.\n"
+		    "# TYPE scalewise_source_circuit_transitions_total counter\n");
+	for (size_t i = 0; i < p->nsources; i++) {
+		struct source_rt *s = &p->sources[i];
+		if (!s->st)
+			continue;
+		buf_adds(b, "scalewise_source_circuit_transitions_total{source=\"");
+		put_label_value(b, s->cfg->name);
+		buf_addf(b, "\"} %llu\n", (unsigned long long)s->br.transitions);
+	}
+	buf_adds(b, "# HELP scalewise_source_fetches_total Fetches sent to a source, and those that failed.\n"
+		    "# TYPE scalewise_source_fetches_total counter\n");
+	for (size_t i = 0; i < p->nsources; i++) {
+		struct source_rt *s = &p->sources[i];
+		if (!s->st)
+			continue;
+		buf_adds(b, "scalewise_source_fetches_total{source=\"");
+		put_label_value(b, s->cfg->name);
+		buf_addf(b, "\",result=\"success\"} %llu\n", (unsigned long long)(s->fetches - s->failures));
+		buf_adds(b, "scalewise_source_fetches_total{source=\"");
+		put_label_value(b, s->cfg->name);
+		buf_addf(b, "\",result=\"failure\"} %llu\n", (unsigned long long)s->failures);
+	}
+
+	struct buf err_b, lat_b, raw_b, sm_b, sv_b, age_b;
+	buf_init(&err_b, 0);
+	buf_init(&lat_b, 0);
+	buf_init(&raw_b, 0);
+	buf_init(&sm_b, 0);
+	buf_init(&sv_b, 0);
+	buf_init(&age_b, 0);
+	pthread_mutex_lock(&p->mu);
+	for (size_t i = 0; i < p->ntargets; i++) {
+		struct target *t = p->targets[i];
+		if (t->dead)
+			continue;
+		pthread_mutex_lock(&t->mu);
+		for (size_t ci = 0; ci < t->nconsumers; ci++) {
+			const struct consumer *c = &t->consumers[ci];
+			for (int r = 0; r < FR_COUNT; r++) {
+				if (!c->by_reason[r])
+					continue;
+				buf_adds(&err_b, "scalewise_metric_fetch_errors_total{metric=\"");
+				put_label_value(&err_b, c->m->name);
+				buf_addf(&err_b, "\",reason=\"%s\"} %lld\n", reason_names[r], (long long)c->by_reason[r]);
+			}
+			uint64_t cum = 0;
+			for (size_t k = 0; k <= NLAT; k++) {
+				cum += c->lat[k];
+				buf_adds(&lat_b, "scalewise_metric_fetch_duration_seconds_bucket{metric=\"");
+				put_label_value(&lat_b, c->m->name);
+				if (k < NLAT)
+					buf_addf(&lat_b, "\",le=\"%g\"} %llu\n", lat_bounds[k], (unsigned long long)cum);
+				else
+					buf_addf(&lat_b, "\",le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+			}
+			buf_adds(&lat_b, "scalewise_metric_fetch_duration_seconds_sum{metric=\"");
+			put_label_value(&lat_b, c->m->name);
+			buf_addf(&lat_b, "\"} %.6f\n", c->lat_sum);
+			buf_adds(&lat_b, "scalewise_metric_fetch_duration_seconds_count{metric=\"");
+			put_label_value(&lat_b, c->m->name);
+			buf_addf(&lat_b, "\"} %llu\n", (unsigned long long)cum);
+			for (size_t j = 0; j < c->n; j++) {
+				const struct series *s = &c->series[j];
+				if (!s->present)
+					continue;
+				struct pipeline_out out;
+				pipeline_served(&c->m->pipe, s->st, now, &out);
+				buf_adds(&raw_b, "scalewise_series_raw_value");
+				put_series_labels(&raw_b, c, t, s);
+				put_double(&raw_b, out.raw);
+				buf_adds(&sm_b, "scalewise_series_smoothed_value");
+				put_series_labels(&sm_b, c, t, s);
+				put_double(&sm_b, out.smoothed);
+				if (out.ok) {
+					buf_adds(&sv_b, "scalewise_series_served_value");
+					put_series_labels(&sv_b, c, t, s);
+					put_double(&sv_b, out.value);
+					if (!out.stale || out.ts_ms != now) {
+						buf_adds(&age_b, "scalewise_series_sample_age_seconds");
+						put_series_labels(&age_b, c, t, s);
+						buf_addf(&age_b, " %.3f\n", (double)(now - out.ts_ms) / 1000.0);
+					}
+				}
+			}
+		}
+		pthread_mutex_unlock(&t->mu);
+	}
+	pthread_mutex_unlock(&p->mu);
+	buf_adds(b, "# HELP scalewise_metric_fetch_errors_total Failed polls of a metric by reason.\n"
+		    "# TYPE scalewise_metric_fetch_errors_total counter\n");
+	if (err_b.data)
+		buf_add(b, err_b.data, err_b.len);
+	buf_adds(b, "# HELP scalewise_metric_fetch_duration_seconds Time a poll of a metric took.\n"
+		    "# TYPE scalewise_metric_fetch_duration_seconds histogram\n");
+	if (lat_b.data)
+		buf_add(b, lat_b.data, lat_b.len);
+	buf_adds(b, "# HELP scalewise_series_raw_value Newest raw sample of a series.\n"
+		    "# TYPE scalewise_series_raw_value gauge\n");
+	if (raw_b.data)
+		buf_add(b, raw_b.data, raw_b.len);
+	buf_adds(b, "# HELP scalewise_series_smoothed_value Newest smoothed value of a series.\n"
+		    "# TYPE scalewise_series_smoothed_value gauge\n");
+	if (sm_b.data)
+		buf_add(b, sm_b.data, sm_b.len);
+	buf_adds(b, "# HELP scalewise_series_served_value The value the HPA is served for a series.\n"
+		    "# TYPE scalewise_series_served_value gauge\n");
+	if (sv_b.data)
+		buf_add(b, sv_b.data, sv_b.len);
+	buf_adds(b, "# HELP scalewise_series_sample_age_seconds Age of the sample behind the served value.\n"
+		    "# TYPE scalewise_series_sample_age_seconds gauge\n");
+	if (age_b.data)
+		buf_add(b, age_b.data, age_b.len);
+	buf_release(&err_b);
+	buf_release(&lat_b);
+	buf_release(&raw_b);
+	buf_release(&sm_b);
+	buf_release(&sv_b);
+	buf_release(&age_b);
+	poller_unref(p);
 }

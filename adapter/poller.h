@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "jsonw.h"
 #include "runtime.h"
 #include "selector.h"
 #include "store.h"
@@ -54,6 +55,11 @@ struct snapshot *poller_subscription(struct poller *p, const struct metric_cfg *
 void poller_set_current(struct poller *p);
 struct poller *poller_current_ref(void);
 void poller_unref(struct poller *p);
+
+/* A selfmetrics renderer (selfmetrics_add_renderer): circuit breakers, fetch
+ * errors by reason and latency per metric, raw/smoothed/served value and
+ * sample age per series, of the poller in service. */
+void poller_render_metrics(struct buf *b, void *arg);
 
 /* Saves every series' pipeline state to path now (temp file, fsync, rename). */
 int poller_save(struct poller *p, const char *path, char *err, size_t errlen);

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "config.h"
 #include "log.h"
+#include "poller.h"
 #include "routes.h"
 #include "runtime.h"
 #include "selfmetrics.h"
@@ -80,6 +81,7 @@ struct serve_state {
 	int noverrides;
 	struct stat config_st;
 	struct server *srv;
+	struct poller *poller;
 };
 
 static double unix_now(void)
@@ -114,7 +116,21 @@ static int load_and_swap(struct serve_state *st, bool initial)
 	struct runtime *rt = runtime_new(&cfg);
 	if (!rt)
 		return -1;
+	/* the new poller takes over the series of the old one before it stops */
+	struct poller_opts po = {
+		.state_file = rt->cfg.server.state_file,
+		.previous = st->poller,
+	};
+	struct poller *p = poller_start(rt, &po);
+	if (!p) {
+		LOGE("cannot start the poller", LF_S("path", st->config_path));
+		runtime_unref(rt);
+		return -1;
+	}
 	runtime_swap(rt);
+	poller_set_current(p);
+	poller_stop(st->poller);
+	st->poller = p;
 	selfmetrics_config_load(true, unix_now());
 	selfmetrics_set_anonymous(true);
 	LOGI(initial ? "config loaded" : "config reloaded", LF_S("path", st->config_path), LF_I("metrics", nm));
@@ -143,11 +159,24 @@ static int write_port_file(const char *path, int port)
 	return rename(tmp, path);
 }
 
+static int serve_run(struct serve_state *stp, int argc, char **argv);
+
 int serve_main(int argc, char **argv)
 {
 	struct serve_state st = { 0 };
-	const char *port_file = NULL, *log_level = "info", *log_format = "json";
 	char *overrides[NFLAGS];
+	st.overrides = overrides;
+	int rc = serve_run(&st, argc, argv);
+	for (int i = 0; i < st.noverrides; i++)
+		free(overrides[i]);
+	return rc;
+}
+
+static int serve_run(struct serve_state *stp, int argc, char **argv)
+{
+	struct serve_state st = *stp;
+	char **overrides = stp->overrides;
+	const char *port_file = NULL, *log_level = "info", *log_format = "json";
 	char err[1024];
 
 	for (int i = 0; i < argc; i++) {
@@ -176,6 +205,7 @@ int serve_main(int argc, char **argv)
 					return 1;
 				snprintf(s, n, "%s=%s", flag_env[f].env, v);
 				overrides[st.noverrides++] = s;
+				stp->noverrides = st.noverrides;
 			}
 		}
 		if (missing) {
@@ -187,7 +217,6 @@ int serve_main(int argc, char **argv)
 			return 2;
 		}
 	}
-	st.overrides = overrides;
 	enum log_level lvl;
 	if (log_level_parse(log_level, &lvl)) {
 		fprintf(stderr, "scalewise serve: --log-level: '%s' is not one of debug, info, warn, error\n", log_level);
@@ -218,6 +247,7 @@ int serve_main(int argc, char **argv)
 	}
 
 	routes_set_ready(false, "config not loaded");
+	selfmetrics_add_renderer(poller_render_metrics, NULL);
 	if (load_and_swap(&st, true))
 		return 2;
 	struct runtime *rt = runtime_current();
@@ -310,9 +340,9 @@ int serve_main(int argc, char **argv)
 	}
 	server_quiesce(st.srv);
 	server_stop(st.srv, grace);
+	poller_set_current(NULL);
+	poller_stop(st.poller);
 	runtime_swap(NULL);
-	for (int i = 0; i < st.noverrides; i++)
-		free(overrides[i]);
 	close(sfd);
 	LOGI("stopped", LF_I("code", code));
 	return code;

@@ -31,9 +31,10 @@
 /* A buffer this size holds any quantity_string() result, NUL included. */
 #define QUANTITY_STRING_MAX 288
 /*
- * Largest decimal exponent quantity_parse accepts, in magnitude, both in an
- * 'e' suffix and in the value (Go keeps exponents in an int32 and wraps or
- * hangs near its limits; we refuse instead).
+ * Largest exponent, in magnitude, of the last significant digit of a value
+ * quantity_parse accepts ("1e1000000000" is accepted, "100e999999999" is
+ * not). Go keeps exponents in an int32 and wraps (or hangs building huge
+ * integers) near its limits; we refuse instead.
  */
 #define QUANTITY_MAX_EXPONENT 1000000000
 
@@ -79,8 +80,10 @@ int quantity_parse(struct quantity *q, const char *s, size_t len, char *err, siz
  * Go would reuse it ("+1Ki", "1.G"). Zero is "0", never "-0". One departure
  * from Go at kubernetes/apimachinery@eed236ce: a DecimalSI value whose
  * exponent has no suffix (beyond E or below n) is written with an 'e'
- * exponent ("1e21") as newer apimachinery does, not with its suffix dropped;
- * a BinarySI value beyond Ei keeps "Ei" with a larger mantissa.
+ * exponent ("1e21") as newer apimachinery does, not with its suffix dropped.
+ * Two more where Go prints a wrong value: a BinarySI value beyond Ei keeps
+ * "Ei" with a larger mantissa, and one with more than 256 integer digits is
+ * written as DecimalSI. Neither can come from quantity_parse.
  */
 size_t quantity_string(const struct quantity *q, char *buf, size_t n);
 

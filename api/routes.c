@@ -6,6 +6,7 @@
 #include "routes.h"
 
 #include "names.h"
+#include "poller.h"
 #include "quantity.h"
 #include "runtime.h"
 #include "selector.h"
@@ -181,7 +182,23 @@ static void external(const struct request *rq, struct reply *rp, const char *ns,
 			return;
 		}
 	}
-	struct snapshot *snap = slot_get(runtime_slot(rt, m));
+	/* a templated query renders the selector into the query: the source
+	 * applies it, so the answer's series are not matched again here */
+	struct snapshot *snap;
+	if (m->templated) {
+		struct poller *p = poller_current_ref();
+		snap = p ? poller_subscription(p, m, ns, sel, ROUTES_SUBSCRIBE_WAIT_MS, err, sizeof err) : NULL;
+		poller_unref(p);
+		if (!snap) {
+			fail(rp, 503, "ServiceUnavailable", "metric %s has no value: %s", m->name,
+			     p ? err : "the poller is not running");
+			goto out;
+		}
+		selector_free(sel);
+		sel = NULL;
+	} else {
+		snap = slot_get(runtime_slot(rt, m));
+	}
 	if (!snap || (snap->n == 0 && snap->error)) {
 		fail(rp, 503, "ServiceUnavailable", "metric %s has no value: %s", m->name,
 		     snap && snap->error ? snap->error : "no value yet");

@@ -16,6 +16,7 @@
 #define ROUTES_MAX_URL 16384       /* longer paths+queries are 414 */
 #define ROUTES_MAX_SELECTOR 16384  /* longer labelSelectors are 400 */
 #define ROUTES_MAX_HEADERS 32768   /* larger header sections are 431 */
+#define ROUTES_SUBSCRIBE_WAIT_MS 2000 /* first fetch of a new templated subscription */
 
 struct request {
 	const char *method;

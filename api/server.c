@@ -356,10 +356,9 @@ struct server *server_start(const struct server_opts *o, char *err, size_t errle
 				/* headers up to about twice ROUTES_MAX_HEADERS still reach the handler,
 				 * which answers them with a 431 Status; beyond that libmicrohttpd
 				 * answers with its own 431 page or closes the connection */
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 				MHD_OPTION_NOTIFY_CONNECTION, on_conn, s,
 				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-				MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 				MHD_OPTION_END);
 	if (!s->d) {
 		snprintf(err, errlen, "cannot listen on %s:%d (port in use, or no permission)", o->bind_address, o->port);

@@ -45,20 +45,25 @@ typedef int prometheus_series_fn(void *ctx, const struct prometheus_series *s);
 /* Parses the answer of /api/v1/query (body of len bytes, HTTP status).
  * A vector gives one sample per series, a scalar one sample without labels.
  * The whole answer is checked before fn is first called, so an error never
- * leaves half a result. Returns the number of samples (≥ 1), or -1 with a
- * message: a non-2xx status (with Prometheus' errorType and error when the
- * body has them), "status":"error", a body that is not JSON or is
- * truncated, a matrix or string result, an empty vector ("query returned no
- * series"), more than PROMETHEUS_MAX_SERIES series, two series with the same
- * labels once __name__ is dropped, a malformed sample, or fn refusing one.
+ * leaves half a result. Returns the number of samples (≥ 1), or a negative
+ * SW_FETCH_*_ERROR (scaler.h) with a message:
+ *   SW_FETCH_SOURCE_ERROR: HTTP 5xx, 408 or 429, or "status":"error" with an
+ *     errorType of timeout, canceled, internal or unavailable;
+ *   SW_FETCH_ANSWER_ERROR: any other non-2xx status or "status":"error",
+ *     a body that is not JSON or is truncated, a matrix or string result, an
+ *     empty vector ("query returned no series"), more than
+ *     PROMETHEUS_MAX_SERIES series, two series with the same labels once
+ *     __name__ is dropped, a native histogram, a malformed sample, or fn
+ *     refusing one.
+ * Messages quote Prometheus' errorType and error when the body has them.
  * Pure; any thread. */
 int prometheus_parse_instant(const char *body, size_t len, long status, prometheus_sample_fn *fn, void *ctx,
 			     char *err, size_t errlen);
 
 /* Parses the answer of /api/v1/query_range (a matrix). Returns the number of
  * series given to fn (0 for an empty matrix: no history is not an error
- * here), or -1 with a message as for prometheus_parse_instant. The whole
- * answer is checked before fn is first called. Pure; any thread. */
+ * here), or an error as for prometheus_parse_instant. The whole answer is
+ * checked before fn is first called. Pure; any thread. */
 int prometheus_parse_range(const char *body, size_t len, long status, prometheus_series_fn *fn, void *ctx,
 			   char *err, size_t errlen);
 
@@ -66,9 +71,11 @@ int prometheus_parse_range(const char *body, size_t len, long status, prometheus
  * parsed params (as the core loaded them with scaler_prometheus.source_params)
  * are at source_params, for the warm start of windows, and gives each series
  * to fn. Opens its own connection, done by deadline_ms (wall clock). Returns
- * the number of series (0 when Prometheus has none), or -1 with a message
- * (bad range, more than PROMETHEUS_RANGE_MAX_POINTS steps, transport errors,
- * parse errors as above). Any thread. */
+ * the number of series (0 when Prometheus has none), or with a message
+ * SW_FETCH_SOURCE_ERROR (Prometheus unreachable, timed out, or failing as
+ * above) or SW_FETCH_ANSWER_ERROR (a bad range, more than
+ * PROMETHEUS_RANGE_MAX_POINTS steps, a bad query, an unusable answer). Any
+ * thread. */
 int prometheus_query_range(const void *source_params, const char *query, int64_t start_ms, int64_t end_ms,
 			   int64_t step_ms, int64_t deadline_ms, prometheus_series_fn *fn, void *ctx, char *err,
 			   size_t errlen);

@@ -3,15 +3,18 @@
  */
 #include "registry.h"
 
+#include "prometheus.h"
+
 #include <string.h>
 
 /* Built-in scalers, in the order `scalewise check --explain` lists them. */
 static const struct sw_scaler_type *const builtins[] = {
+	&scaler_prometheus,
 	NULL,
 };
 
 const char *const registry_planned[] = {
-	"prometheus", "redis", "rabbitmq", "nats-jetstream", "postgresql", "metrics-api", "cron", "replay", NULL,
+	"redis", "rabbitmq", "nats-jetstream", "postgresql", "metrics-api", "cron", "replay", NULL,
 };
 
 const struct sw_scaler_type *registry_find(const char *name)

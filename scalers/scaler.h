@@ -47,7 +47,8 @@ struct sw_strlist {
 /* Parameter types and the C type the loader writes at `offset`. */
 enum sw_param_type {
 	SW_PARAM_STRING,   /* char * (owned by the core, NULL when absent without default) */
-	SW_PARAM_FILE,     /* char * path of a secret or data file; must exist at check time */
+	SW_PARAM_FILE,     /* char * path of a secret or data file, read when used (it may be mounted
+			      later and rotated); "" is the same as absent (NULL) */
 	SW_PARAM_INT,      /* int64_t */
 	SW_PARAM_DOUBLE,   /* double; accepts numbers and Kubernetes quantities ("1.5k") */
 	SW_PARAM_BOOL,     /* int (0/1) */
@@ -103,6 +104,8 @@ struct sw_host {
 };
 
 #define SW_SCALER_CONCURRENT 0x1u  /* fetch may run concurrently on one state */
+#define SW_FETCH_SOURCE_ERROR (-1)
+#define SW_FETCH_ANSWER_ERROR (-2)
 #define SW_QUERY_NONE      0       /* the metric must not have `query:` */
 #define SW_QUERY_OPTIONAL  1
 #define SW_QUERY_REQUIRED  2
@@ -132,8 +135,12 @@ struct sw_scaler_type {
 	int (*check_metric)(const void *source_params, const struct sw_request *req,
 			    char *err, size_t errlen);
 	/* Reads the current value(s) into out before req->deadline_ms. 0 on success (at
-	 * least one sample added), -1 with a precise message: an empty answer, a non-number,
-	 * a non-2xx status, a body over the cap are all errors, never a zero. */
+	 * least one sample added), or an error with a precise message, never a zero:
+	 * SW_FETCH_SOURCE_ERROR (-1) when the source could not be reached or failed
+	 * (connection, timeout, 5xx): it counts toward the source's circuit breaker;
+	 * SW_FETCH_ANSWER_ERROR (-2) when the source answered but the answer is not
+	 * usable (empty result, non-number, a rejected query, a 4xx, a body over the
+	 * cap): the source is healthy, only this metric fails. */
 	int (*fetch)(void *state, const void *source_params, const struct sw_request *req,
 		     struct sw_batch *out, char *err, size_t errlen);
 	/* Frees what open and fetch left in state (not state itself). */

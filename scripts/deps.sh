@@ -3,13 +3,15 @@
 # and only those that are missing. Usage: scripts/deps.sh build|test|bench
 set -eu
 build="gcc make pkg-config libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev libyaml-dev libssl-dev libgnutls28-dev"
-test="$build libcmocka-dev curl kubectl openssl"
+test="$build libcmocka-dev curl kubectl openssl python3 prometheus"
 bench="$test wrk nginx-light"
+fuzz="$build clang libclang-rt-14-dev"
 case "${1:-build}" in
   build) want=$build ;;
   test) want=$test ;;
   bench) want=$bench ;;
-  *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+  fuzz) want=$fuzz ;;
+  *) echo "usage: $0 build|test|bench|fuzz" >&2; exit 2 ;;
 esac
 missing=""
 for p in $want; do

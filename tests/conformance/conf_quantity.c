@@ -11,9 +11,11 @@
 #include "conformance.h"
 #include "quantity.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A plain decimal split into sign, significant digits and an exponent. */
@@ -106,6 +108,20 @@ static bool flag(const cJSON *c, const char *key)
 	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, key));
 }
 
+/* A JSON number, or a string such as "+Inf", "-Infinity" or "NaN" for what JSON cannot hold. */
+static int read_double(const cJSON *item, double *out)
+{
+	if (cJSON_IsNumber(item)) {
+		*out = item->valuedouble;
+		return 0;
+	}
+	if (!cJSON_IsString(item) || !item->valuestring[0])
+		return -1;
+	char *end;
+	*out = strtod(item->valuestring, &end);
+	return *end ? -1 : 0;
+}
+
 static enum conf_result check_string(const cJSON *c, const struct quantity *q, char *why, size_t n)
 {
 	const char *want = conf_str(c, "expect_string");
@@ -167,13 +183,14 @@ static enum conf_result check_value(const cJSON *c, const struct quantity *q, ch
 
 	const cJSON *fl = cJSON_GetObjectItemCaseSensitive(c, "expect_float");
 	if (fl) {
-		if (!cJSON_IsNumber(fl)) {
+		double want;
+		if (read_double(fl, &want)) {
 			snprintf(why, n, "bad expect_float");
 			return CONF_FAIL;
 		}
 		double got = quantity_to_double(q);
-		if (got != fl->valuedouble) {
-			snprintf(why, n, "AsApproximateFloat64() = %.17g, want %.17g", got, fl->valuedouble);
+		if (got != want && !(isnan(got) && isnan(want))) {
+			snprintf(why, n, "AsApproximateFloat64() = %.17g, want %.17g", got, want);
 			return CONF_FAIL;
 		}
 	}

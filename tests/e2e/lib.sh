@@ -70,3 +70,44 @@ finish() {
 	echo "$1: $PASSED passed, $FAILED failed"
 	[ "$FAILED" -eq 0 ]
 }
+
+# wait_for DESCRIPTION SECONDS COMMAND...: runs COMMAND every 0.1 s until it
+# succeeds; a readiness check, not a sleep: it returns as soon as it holds.
+wait_for() {
+	desc=$1; secs=$2; shift 2
+	n=$((secs * 10)); i=0
+	until "$@" >/dev/null 2>&1; do
+		i=$((i + 1))
+		if [ $i -ge $n ]; then bad "timed out after ${secs}s waiting for: $desc"; return 1; fi
+		sleep 0.1
+	done
+	ok
+}
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# start_prometheus: a real Prometheus on a free loopback port scraping the
+# test target every second; sets PROM_URL and PROM_PID.
+start_prometheus() {
+	target_port=$1
+	PROM_PORT=${PROM_PORT:-$(free_port)}
+	cat >"$TMP/prometheus.yml" <<PROMCFG
+global: {scrape_interval: 1s, evaluation_interval: 1s}
+scrape_configs:
+  - job_name: app
+    static_configs: [{targets: ["127.0.0.1:$target_port"]}]
+PROMCFG
+	prometheus --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/prom-data" \
+		--web.listen-address="127.0.0.1:$PROM_PORT" >>"$TMP/prometheus.log" 2>&1 &
+	PROM_PID=$!
+	PIDS="$PIDS $PROM_PID"
+	PROM_URL="http://127.0.0.1:$PROM_PORT"
+	i=0
+	until curl -sf "$PROM_URL/-/ready" >/dev/null 2>&1; do
+		i=$((i + 1))
+		if [ $i -gt 600 ]; then echo "prometheus did not start:" >&2; tail -20 "$TMP/prometheus.log" >&2; return 1; fi
+		sleep 0.1
+	done
+}

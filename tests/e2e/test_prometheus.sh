@@ -1,0 +1,132 @@
+#!/bin/sh
+# End-to-end, issue 3: scalewise polls a REAL Prometheus (Debian's package)
+# that scrapes a test target on loopback; the HPA API follows what the target
+# exposes; templated subscriptions; onError when Prometheus is stopped and
+# recovery when it is back; stabilisation state kept across SIGHUP and across
+# a restart through the state file.
+# usage: tests/e2e/test_prometheus.sh path/to/scalewise
+set -u
+BIN=${1:?usage: $0 path/to/scalewise}
+. "$(dirname "$0")/lib.sh"
+command -v prometheus >/dev/null || { echo "prometheus is not installed (scripts/deps.sh test)"; exit 1; }
+
+printf 'queue_depth{queue="orders"} 37\nqueue_depth{queue="invoices"} 5\n' >"$TMP/metrics.txt"
+python3 "$(dirname "$0")/target.py" "$TMP/metrics.txt" "$TMP/target.port" &
+PIDS="$PIDS $!"
+wait_for "scrape target" 10 test -s "$TMP/target.port"
+start_prometheus "$(cat "$TMP/target.port")" || exit 1
+prom_has() { curl -sf "$PROM_URL/api/v1/query?query=$1" | grep -q "$2"; }
+wait_for "first scrape" 30 prom_has 'queue_depth' '"37"'
+
+cat >"$TMP/config.yaml" <<YAML
+server: {stateFile: "$TMP/state.bin"}
+auth: {mode: anonymous}
+sources:
+  prom: {type: prometheus, url: "$PROM_URL", timeout: 1s}
+metrics:
+  - name: queue_depth
+    source: prom
+    query: queue_depth
+    interval: 1s
+  - name: depth_strict
+    source: prom
+    query: sum(queue_depth)
+    interval: 1s
+  - name: depth_fallback
+    source: prom
+    query: sum(queue_depth)
+    interval: 1s
+    onError: {maxAge: 2s, fallback: 7}
+  - name: depth_by_queue
+    source: prom
+    query: 'sum by (queue) (queue_depth{<<.LabelMatchers>>})'
+    interval: 1s
+  - name: depth_stable
+    source: prom
+    query: sum(queue_depth)
+    interval: 1s
+    stabilization: {down: 10m}
+YAML
+start_scalewise "$BIN" "$TMP/config.yaml" || exit 1
+GV=/apis/external.metrics.k8s.io/v1beta1/namespaces/default
+
+value_is() { # metric query expected
+	get "$GV/$1$2"
+	[ "$CODE" = 200 ] && printf '%s' "$BODY" | grep -q "\"value\":\"$3\""
+}
+wait_for "queue_depth served" 20 value_is queue_depth '?labelSelector=queue%3Dorders' 37
+get "$GV/queue_depth?labelSelector=queue%3Dorders"
+contains "labels from prometheus" '"metricLabels":{"instance":"127.0.0.1:' "$BODY"
+contains "selector matched in memory" '"queue":"orders"' "$BODY"
+check "one series for orders" 1 "$(printf '%s' "$BODY" | grep -o metricName | wc -l)"
+wait_for "sum served" 20 value_is depth_strict '' 42
+wait_for "stable served" 20 value_is depth_stable '' 42
+
+# the source changes, the served value follows
+printf 'queue_depth{queue="orders"} 50\nqueue_depth{queue="invoices"} 5\n' >"$TMP/metrics.txt"
+wait_for "new value served" 30 value_is queue_depth '?labelSelector=queue%3Dorders' 50
+
+# templated: the first request creates the subscription and is answered at once
+get "$GV/depth_by_queue?labelSelector=queue%3Dorders"
+check "first templated request" 200 "$CODE"
+contains "templated value" '"value":"50"' "$BODY"
+contains "templated labels" '"metricLabels":{"queue":"orders"}' "$BODY"
+contains "subscription logged" 'subscription created' "$(cat "$TMP/server.log")"
+get "$GV/depth_by_queue?labelSelector=queue+in+%28invoices%29"
+contains "second subscription" '"value":"5"' "$BODY"
+
+# a fall is held by the 10m down window
+printf 'queue_depth{queue="orders"} 10\nqueue_depth{queue="invoices"} 5\n' >"$TMP/metrics.txt"
+wait_for "fall reaches the strict metric" 30 value_is depth_strict '' 15
+get "$GV/depth_stable"
+contains "fall held by the down window" '"value":"55"' "$BODY"
+
+# own metrics
+get /metrics
+contains "served gauge" 'scalewise_series_served_value{metric="depth_strict",namespace="",series=""} 15' "$BODY"
+contains "circuit closed" 'scalewise_source_circuit_state{source="prom"} 0' "$BODY"
+contains "latency histogram" 'scalewise_metric_fetch_duration_seconds_bucket{metric="queue_depth",le="+Inf"}' "$BODY"
+
+# SIGHUP with a changed file: the unchanged metric keeps its state
+sed 's/interval: 1s\n    onError/&/' "$TMP/config.yaml" >"$TMP/config2.yaml"
+printf '  - name: added_later\n    source: prom\n    query: sum(queue_depth)\n    interval: 1s\n' >>"$TMP/config2.yaml"
+cp "$TMP/config2.yaml" "$TMP/config.yaml"
+kill -HUP "$SW_PID"
+wait_for "reload" 10 value_is added_later '' 15
+get "$GV/depth_stable"
+contains "state kept across reload" '"value":"55"' "$BODY"
+
+# Prometheus goes away: errors, then the fallback; never a silent value
+kill "$PROM_PID"; wait "$PROM_PID" 2>/dev/null
+strict_down() { get "$GV/depth_strict"; [ "$CODE" = 503 ]; }
+wait_for "strict metric fails" 20 strict_down
+contains "503 names the cause" 'cannot reach' "$BODY"
+contains "503 is a Status" '"reason":"ServiceUnavailable","code":503}' "$BODY"
+wait_for "fallback after maxAge" 20 value_is depth_fallback '' 7
+get /metrics
+contains "errors counted" 'scalewise_metric_fetch_errors_total{metric="depth_strict",reason="source"}' "$BODY"
+breaker_open() { get /metrics; printf '%s' "$BODY" | grep -q 'scalewise_source_circuit_state{source="prom"} [12]'; }
+wait_for "circuit opens" 20 breaker_open
+
+# Prometheus comes back on the same port with its data: recovery
+start_prometheus "$(cat "$TMP/target.port")" || exit 1
+wait_for "recovered" 60 value_is depth_strict '' 15
+wait_for "fallback metric recovered" 30 value_is depth_fallback '' 15
+
+# restart: the state file brings the stabilisation window back
+kill "$SW_PID"; wait "$SW_PID"; rc=$?
+check "exit 0" 0 "$rc"
+check "state file written" yes "$( [ -s "$TMP/state.bin" ] && echo yes)"
+start_scalewise "$BIN" "$TMP/config.yaml" || exit 1
+wait_for "served after restart" 20 value_is depth_strict '' 15
+get "$GV/depth_stable"
+contains "down window restored from the state file" '"value":"55"' "$BODY"
+
+# a corrupt state file is ignored with a warning, never a crash
+kill "$SW_PID"; wait "$SW_PID"
+printf 'garbage' >"$TMP/state.bin"
+start_scalewise "$BIN" "$TMP/config.yaml" || exit 1
+contains "corrupt state ignored" 'state file ignored' "$(cat "$TMP/server.log")"
+wait_for "serves without state" 20 value_is depth_stable '' 15
+
+finish e2e-prometheus
