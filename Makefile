@@ -2,7 +2,7 @@
 # `make run` and `make test` install the Debian packages they need (scripts/deps.sh).
 
 CC      ?= gcc
-PKGS    := libmicrohttpd libcurl libcjson yaml-0.1 openssl gnutls
+PKGS    := libmicrohttpd libcurl libcjson yaml-0.1 openssl gnutls hiredis libpq
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
 BASEFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -I. -Iapi -Iadapter -Iscalers \

@@ -2,7 +2,7 @@
 # Installs the Debian packages scalewise needs to build, test, run or bench,
 # and only those that are missing. Usage: scripts/deps.sh build|test|bench
 set -eu
-build="gcc make pkg-config libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev libyaml-dev libssl-dev libgnutls28-dev"
+build="gcc make pkg-config libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev libyaml-dev libssl-dev libgnutls28-dev libhiredis-dev libpq-dev"
 test="$build libcmocka-dev curl kubectl openssl python3 prometheus"
 bench="$test wrk nginx-light"
 fuzz="$build clang libclang-rt-14-dev"
