@@ -86,6 +86,7 @@ struct target {
 	char *sub_ns, *sub_sel;
 	_Atomic int64_t last_used_ms;
 	bool fetched_once;
+	bool warmed;               /* the warm start was tried */
 	pthread_cond_t first_done;
 	pthread_mutex_t mu;        /* consumers and their series: run_target, save, render */
 };
@@ -348,6 +349,90 @@ static int64_t deadline_for(const struct target *t, int64_t now)
 	return now + d;
 }
 
+/* How far back a consumer's pipeline looks: its longest window. */
+static int64_t lookback_ms(const struct metric_cfg *m)
+{
+	const struct pipeline_cfg *c = &m->pipe;
+	int64_t w = 0;
+	if (c->method >= SMOOTH_MEAN)
+		w = c->window_ms;
+	else if (c->method == SMOOTH_EMA)
+		w = 4 * c->half_life_ms; /* the weight of older samples is below 1/16 */
+	if (c->up_ms > w)
+		w = c->up_ms;
+	if (c->down_ms > w)
+		w = c->down_ms;
+	return w;
+}
+
+/*
+ * Warm start: before a target's first poll, a source that keeps history
+ * (fetch_range) fills the windows of every consumer that has none restored
+ * from the state file, so a restart never serves a cold, unstabilised value.
+ * Runs once per target; failures only cost the warm start.
+ */
+static void warm_start(struct poller *p, struct target *t, int64_t deadline)
+{
+	struct source_rt *src = &p->sources[t->source];
+	t->warmed = true;
+	if (!src->st->fetch_range || !t->query || !src->opened)
+		return;
+	int64_t longest = 0;
+	for (size_t ci = 0; ci < t->nconsumers; ci++) {
+		const struct consumer *c = &t->consumers[ci];
+		if (statefile_has(p->restore, c->m->name, t->is_sub ? t->sub_ns : "", t->is_sub ? t->sub_sel : ""))
+			continue;
+		int64_t w = lookback_ms(c->m);
+		if (w > longest)
+			longest = w;
+	}
+	if (longest <= 0)
+		return;
+	int64_t now = now_ms();
+	int64_t step = t->interval_ms;
+	struct sw_request req = {
+		.metric = t->consumers[0].m->name,
+		.query = t->query,
+		.params = t->params,
+		.namespace_ = t->is_sub ? t->sub_ns : NULL,
+		.now_ms = now,
+		.deadline_ms = deadline,
+	};
+	struct sw_batch batch;
+	batch_init(&batch);
+	char err[512] = "";
+	int rc = src->st->fetch_range(src->state, src->cfg->params, &req, now - longest, now - step, step, &batch, err,
+				      sizeof err);
+	if (rc || batch.overflow) {
+		LOGW("warm start skipped", LF_S("metric", t->consumers[0].m->name),
+		     LF_S("error", rc ? err : batch.why));
+		batch_release(&batch);
+		return;
+	}
+	pthread_mutex_lock(&t->mu);
+	for (size_t ci = 0; ci < t->nconsumers; ci++) {
+		struct consumer *c = &t->consumers[ci];
+		if (statefile_has(p->restore, c->m->name, t->is_sub ? t->sub_ns : "", t->is_sub ? t->sub_sel : ""))
+			continue;
+		int64_t from = now - lookback_ms(c->m);
+		for (size_t k = 0; k < batch.n; k++) {
+			const struct sample *s = &batch.items[k];
+			if (s->ts_ms < from || !isfinite(s->value))
+				continue;
+			size_t pos;
+			struct series *se = series_find(c, s->key, &pos);
+			if (!se)
+				se = series_add(p, t, c, s, pos);
+			if (se)
+				pipeline_step(&c->m->pipe, se->st, s->value, s->ts_ms, s->ts_ms);
+		}
+	}
+	pthread_mutex_unlock(&t->mu);
+	LOGI("warm start", LF_S("query", t->query), LF_I("metrics", t->nconsumers), LF_I("samples", batch.n),
+	     LF_I("seconds", longest / 1000));
+	batch_release(&batch);
+}
+
 /* Fetches target t and feeds every consumer. Runs on a worker, or on a
  * request thread for a new subscription (deadline given). */
 static void run_target(struct poller *p, struct target *t, int64_t deadline)
@@ -370,6 +455,8 @@ static void run_target(struct poller *p, struct target *t, int64_t deadline)
 	bool opened = src->opened;
 	pthread_mutex_unlock(&src->mu);
 
+	if (allowed && opened && !t->warmed)
+		warm_start(p, t, deadline);
 	if (!allowed) {
 		why = FR_CIRCUIT_OPEN;
 		snprintf(err, sizeof err, "source '%s' is not contacted for now (circuit open after %d failures)",
@@ -725,6 +812,8 @@ struct poller *poller_start(struct runtime *rt, const struct poller_opts *o)
 		p->restore = statefile_read(p->state_file, err, sizeof err);
 		if (!p->restore && err[0])
 			LOGW("state file ignored", LF_S("path", p->state_file), LF_S("error", err));
+		else if (p->restore)
+			LOGI("state file read", LF_S("path", p->state_file), LF_I("series", statefile_count(p->restore)));
 		p->last_save_ms = now_ms();
 	}
 

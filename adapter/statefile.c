@@ -275,6 +275,21 @@ const unsigned char *statefile_find(const struct statefile *sf, const char *metr
 	return r->blob;
 }
 
+int statefile_has(const struct statefile *sf, const char *metric, const char *ns, const char *sel)
+{
+	if (!sf)
+		return 0;
+	size_t plen;
+	char *prefix = make_id(metric, ns, sel, "", &plen);
+	if (!prefix)
+		return 0;
+	int found = 0;
+	for (size_t i = 0; i < sf->n && !found; i++)
+		found = sf->recs[i].idlen >= plen && !memcmp(sf->recs[i].id, prefix, plen);
+	free(prefix);
+	return found;
+}
+
 size_t statefile_count(const struct statefile *sf)
 {
 	return sf ? sf->n : 0;

@@ -22,6 +22,8 @@ struct statefile *statefile_read(const char *path, char *err, size_t errlen);
 const unsigned char *statefile_find(const struct statefile *sf, const char *metric, const char *ns,
 				    const char *sel, const char *key, size_t *len);
 size_t statefile_count(const struct statefile *sf);
+/* True when some series of (metric, ns, sel) was saved. */
+int statefile_has(const struct statefile *sf, const char *metric, const char *ns, const char *sel);
 void statefile_free(struct statefile *sf);
 
 struct statefile_writer *statefile_begin(const char *path, char *err, size_t errlen);

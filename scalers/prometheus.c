@@ -679,6 +679,31 @@ static const struct sw_param prom_source_params[] = {
 	HTTP_SOURCE_PARAMS(struct prom_params, http, 1, "2s"),
 };
 
+/* fetch_range for the warm start: every point of every series into the batch. */
+struct range_ctx {
+	const struct sw_host *host;
+	struct sw_batch *out;
+};
+
+static int range_to_batch(void *ctx, const struct prometheus_series *s)
+{
+	struct range_ctx *rc = ctx;
+	for (size_t i = 0; i < s->n; i++)
+		if (rc->host->batch_add(rc->out, s->values[i], s->ts_ms[i], s->labels, s->nlabels))
+			return -1;
+	return 0;
+}
+
+static int prom_fetch_range(void *state, const void *source_params, const struct sw_request *req, int64_t start_ms,
+			    int64_t end_ms, int64_t step_ms, struct sw_batch *out, char *err, size_t errlen)
+{
+	const struct prom_state *st = state;
+	struct range_ctx ctx = { .host = st->host, .out = out };
+	int rc = prometheus_query_range(source_params, req->query, start_ms, end_ms, step_ms, req->deadline_ms,
+					range_to_batch, &ctx, err, errlen);
+	return rc < 0 ? rc : 0;
+}
+
 const struct sw_scaler_type scaler_prometheus = {
 	.abi_version = SW_SCALER_ABI_VERSION,
 	.struct_size = sizeof(struct sw_scaler_type),
@@ -696,4 +721,5 @@ const struct sw_scaler_type scaler_prometheus = {
 	.check_metric = prom_check_metric,
 	.fetch = prom_fetch,
 	.close = prom_close,
+	.fetch_range = prom_fetch_range,
 };

@@ -121,12 +121,22 @@ start_scalewise "$BIN" "$TMP/config.yaml" || exit 1
 wait_for "served after restart" 20 value_is depth_strict '' 15
 get "$GV/depth_stable"
 contains "down window restored from the state file" '"value":"55"' "$BODY"
+contains "state file read" '"msg":"state file read"' "$(cat "$TMP/server.log")"
+if grep -q '"msg":"warm start"' "$TMP/server.log"; then
+	bad "restored metrics must not be warm-started again"
+else
+	ok
+fi
 
 # a corrupt state file is ignored with a warning, never a crash
 kill "$SW_PID"; wait "$SW_PID"
 printf 'garbage' >"$TMP/state.bin"
 start_scalewise "$BIN" "$TMP/config.yaml" || exit 1
 contains "corrupt state ignored" 'state file ignored' "$(cat "$TMP/server.log")"
-wait_for "serves without state" 20 value_is depth_stable '' 15
+# without state, the warm start fills the 10m down window from Prometheus' history:
+# the served value is the highest of the last 10 minutes, not the cold 15
+wait_for "warm-started value" 20 value_is depth_stable '' 55
+contains "warm start logged" '"msg":"warm start","query":"sum(queue_depth)"' "$(cat "$TMP/server.log")"
+wait_for "strict metric after restart" 20 value_is depth_strict '' 15
 
 finish e2e-prometheus
