@@ -55,7 +55,6 @@ struct consumer {
 	uint64_t lat[NLAT + 1];
 	double lat_sum;
 	double last_fetch_seconds;
-	char last_error[256];
 };
 
 struct source_rt {
@@ -540,8 +539,6 @@ static void run_target(struct poller *p, struct target *t, int64_t deadline)
 		if (!ok) {
 			c->errors++;
 			c->by_reason[why]++;
-			memcpy(c->last_error, err, sizeof c->last_error - 1);
-			c->last_error[sizeof c->last_error - 1] = 0;
 			for (size_t i = 0; i < c->n; i++)
 				pipeline_fail(&c->m->pipe, c->series[i].st, err, end);
 			char msg[600];
@@ -549,7 +546,6 @@ static void run_target(struct poller *p, struct target *t, int64_t deadline)
 			publish(c, end, msg);
 			continue;
 		}
-		c->last_error[0] = 0;
 		for (size_t i = 0; i < c->n; i++)
 			c->series[i].present = false;
 		for (size_t k = 0; k < batch.n; k++) {

@@ -1,0 +1,131 @@
+#!/bin/sh
+# make bench, part 2: the poller under load. 10,000 metrics (distinct queries,
+# so none share a fetch) against nginx answering a canned Prometheus vector on
+# loopback. Reports, from the same run:
+#  - CPU used by scalewise per 1,000 fetches and fetches per CPU-second (one core);
+#  - RSS with 10,000 series whose pipelines keep 10-minute windows at 15 s;
+#  - request p99 of the HPA endpoint while polling, against an idle server.
+set -eu
+BIN=${BIN:-build/scalewise}
+N=${N:-10000}
+INTERVAL=${INTERVAL:-15s}
+MEASURE=${MEASURE:-30}
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/scalewise-bench-poller.XXXXXX")
+PIDS=""
+cleanup() { for p in $PIDS; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+metric_sum() { curl -sk "https://127.0.0.1:$SWPORT/metrics" | awk -v m="$1" 'index($0, m) == 1 {s += $NF} END {printf "%d", s}'; }
+
+# canned Prometheus: any POST /api/v1/query gets one series
+NGPORT=$(free_port)
+mkdir -p "$TMP/nginx"; chmod 755 "$TMP"
+cat >"$TMP/nginx/nginx.conf" <<NGINX
+worker_processes 1;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $TMP/nginx; proxy_temp_path $TMP/nginx; fastcgi_temp_path $TMP/nginx;
+  uwsgi_temp_path $TMP/nginx; scgi_temp_path $TMP/nginx;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$NGPORT;
+    location / {
+      default_type application/json;
+      return 200 '{"status":"success","data":{"resultType":"vector","result":[{"metric":{"job":"bench","instance":"a"},"value":[1700000000,"42"]}]}}';
+    }
+  }
+}
+NGINX
+nginx -c "$TMP/nginx/nginx.conf" -g 'daemon off;' &
+PIDS="$PIDS $!"
+i=0; until curl -sf -o /dev/null -d query=x "http://127.0.0.1:$NGPORT/api/v1/query"; do i=$((i+1)); [ $i -gt 200 ] && exit 1; sleep 0.02; done
+
+{
+	echo "server: {threads: 2}"
+	echo "auth: {mode: anonymous}"
+	echo "sources:"
+	echo "  prom: {type: prometheus, url: \"http://127.0.0.1:$NGPORT\", timeout: 2s}"
+	echo "  fixed: {type: static}"
+	echo "metrics:"
+	echo "  - {name: probe, source: fixed, value: 1}"
+	i=0
+	while [ $i -lt "$N" ]; do
+		echo "  - {name: m$i, source: prom, query: 'q$i', interval: $INTERVAL, smoothing: {method: mean, window: 10m}, stabilization: {down: 10m}}"
+		i=$((i+1))
+	done
+} >"$TMP/config.yaml"
+
+start() {
+	rm -f "$TMP/port"
+	"$BIN" serve --config "$1" --secure-port 0 --bind-address 127.0.0.1 --cert-dir "$TMP/certs" \
+		--port-file "$TMP/port" 2>"$TMP/sw.log" &
+	SW=$!; PIDS="$PIDS $SW"
+	i=0; while [ ! -s "$TMP/port" ]; do i=$((i+1)); [ $i -gt 1500 ] && { cat "$TMP/sw.log"; exit 1; }; sleep 0.02; done
+	SWPORT=$(cat "$TMP/port")
+}
+p99() { # path -> p99 ms and rps with 8 connections for 5 s
+	wrk -t1 -c8 -d5s --latency "https://127.0.0.1:$SWPORT$1" >"$TMP/wrk.out" 2>&1
+	awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; printf "%s", v}' "$TMP/wrk.out"
+}
+HPA=/apis/external.metrics.k8s.io/v1beta1/namespaces/default/probe
+
+# idle baseline: the same binary with only the static metric
+printf 'server: {threads: 2}\nauth: {mode: anonymous}\nsources: {fixed: {type: static}}\nmetrics: [{name: probe, source: fixed, value: 1}]\n' >"$TMP/idle.yaml"
+start "$TMP/idle.yaml"
+idle_p99=$(p99 $HPA); idle_rps=$(awk '/Requests\/sec/ {print $2}' "$TMP/wrk.out")
+kill "$SW"; wait "$SW" 2>/dev/null || true
+
+start "$TMP/config.yaml"
+# wait until every metric has been fetched once
+i=0; while [ "$(metric_sum 'scalewise_source_fetches_total{source="prom"')" -lt "$N" ]; do i=$((i+1)); [ $i -gt 600 ] && { echo "first polls did not finish" >&2; exit 1; }; sleep 0.1; done
+f0=$(metric_sum 'scalewise_source_fetches_total{source="prom"'); c0=$(cpu_ticks "$SW"); t0=$(date +%s.%N)
+sleep "$MEASURE"
+f1=$(metric_sum 'scalewise_source_fetches_total{source="prom"'); c1=$(cpu_ticks "$SW"); t1=$(date +%s.%N)
+busy_p99=$(p99 $HPA); busy_rps=$(awk '/Requests\/sec/ {print $2}' "$TMP/wrk.out")
+rss=$(awk '/VmRSS/ {print $2}' /proc/$SW/status)
+anon=$(awk '/RssAnon/ {print $2}' /proc/$SW/status)
+failed=$(metric_sum 'scalewise_source_fetches_total{source="prom",result="failure"')
+hz=$(getconf CLK_TCK)
+kill "$SW"; wait "$SW" 2>/dev/null || true
+
+# the same number of series from ONE metric: one query answering N series
+python3 - "$N" "$TMP/vec.port" <<'PY2' &
+import http.server, json, os, sys
+n, port_file = int(sys.argv[1]), sys.argv[2]
+body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": [
+    {"metric": {"job": "bench", "pod": "pod-%05d" % i}, "value": [1700000000, str(i)]} for i in range(n)]}}).encode()
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200); self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(port_file + ".tmp", "w").write(str(s.server_address[1])); os.rename(port_file + ".tmp", port_file)
+s.serve_forever()
+PY2
+PIDS="$PIDS $!"
+i=0; while [ ! -s "$TMP/vec.port" ]; do i=$((i+1)); [ $i -gt 200 ] && exit 1; sleep 0.05; done
+printf 'server: {threads: 2}\nauth: {mode: anonymous}\nsources: {prom: {type: prometheus, url: "http://127.0.0.1:%s", timeout: 5s}}\nmetrics:\n  - {name: pods, source: prom, query: q, interval: %s, smoothing: {method: mean, window: 10m}, stabilization: {down: 10m}}\n' \
+	"$(cat "$TMP/vec.port")" "$INTERVAL" >"$TMP/one.yaml"
+start "$TMP/one.yaml"
+i=0; until curl -sk "https://127.0.0.1:$SWPORT/apis/external.metrics.k8s.io/v1beta1/namespaces/default/pods?labelSelector=pod%3Dpod-00007" | grep -q '"value":"7"'; do
+	i=$((i+1)); [ $i -gt 300 ] && { echo "the 10,000-series metric was not served" >&2; exit 1; }; sleep 0.1; done
+rss1=$(awk '/VmRSS/ {print $2}' /proc/$SW/status); anon1=$(awk '/RssAnon/ {print $2}' /proc/$SW/status)
+
+awk -v f="$((f1 - f0))" -v c="$((c1 - c0))" -v hz="$hz" -v t0="$t0" -v t1="$t1" -v n="$N" -v iv="$INTERVAL" \
+    -v rss="$rss" -v anon="$anon" -v rss1="$rss1" -v anon1="$anon1" -v ip="$idle_p99" -v bp="$busy_p99" -v ir="$idle_rps" -v br="$busy_rps" -v fail="$failed" 'BEGIN {
+	secs = t1 - t0; cpu = c / hz
+	printf "poller: %d metrics at %s against a canned Prometheus (nginx), measured %.0f s\n", n, iv, secs
+	printf "  fetches: %d (%.0f/s), failed so far: %d\n", f, f / secs, fail
+	printf "  CPU: %.3f s per 1,000 fetches; %.0f fetches per CPU-second (target >= 5,000)\n", cpu / f * 1000, f / cpu
+	printf "  share of one core for %d metrics at %s: %.1f %% (target < 15 %%)\n", n, iv, cpu / secs * 100
+	printf "  RSS with %d series, 10-minute windows at %s (target <= 32 MiB):\n", n, iv
+	printf "    %d metrics of one series each: %.1f MiB, of which %.1f MiB anonymous\n", n, rss / 1024, anon / 1024
+	printf "    one metric answering %d series: %.1f MiB, of which %.1f MiB anonymous\n", n, rss1 / 1024, anon1 / 1024
+	printf "  HPA request p99: idle %.3f ms (%.0f req/s), while polling %.3f ms (%.0f req/s); ratio %.2f (target within 10 %%)\n", ip, ir, bp, br, bp / ip
+}'
