@@ -19,7 +19,7 @@ prom_has() { curl -sf "$PROM_URL/api/v1/query?query=$1" | grep -q "$2"; }
 wait_for "first scrape" 30 prom_has 'queue_depth' '"37"'
 
 cat >"$TMP/config.yaml" <<YAML
-server: {stateFile: "$TMP/state.bin"}
+server: {stateFile: "$TMP/state.bin", subscriptionIdle: 3s}
 auth: {mode: anonymous}
 sources:
   prom: {type: prometheus, url: "$PROM_URL", timeout: 1s}
@@ -74,6 +74,12 @@ contains "templated labels" '"metricLabels":{"queue":"orders"}' "$BODY"
 contains "subscription logged" 'subscription created' "$(cat "$TMP/server.log")"
 get "$GV/depth_by_queue?labelSelector=queue+in+%28invoices%29"
 contains "second subscription" '"value":"5"' "$BODY"
+
+# a subscription nobody asks for is dropped after server.subscriptionIdle
+dropped() { grep -q '"msg":"subscription dropped after idle time","metric":"depth_by_queue","namespace":"default","selector":"queue in (invoices)"' "$TMP/server.log"; }
+wait_for "idle subscription dropped" 15 dropped
+get "$GV/depth_by_queue?labelSelector=queue+in+%28invoices%29"
+check "a dropped subscription is recreated on request" 200 "$CODE"
 
 # a fall is held by the 10m down window
 printf 'queue_depth{queue="orders"} 10\nqueue_depth{queue="invoices"} 5\n' >"$TMP/metrics.txt"
