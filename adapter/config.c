@@ -11,6 +11,7 @@
 #include "duration.h"
 #include "names.h"
 #include "params.h"
+#include "plugin.h"
 #include "quantity.h"
 #include "registry.h"
 #include "yamldoc.h"
@@ -234,7 +235,9 @@ void config_env_help(FILE *out)
 /* ------------------------------------------------------------------------ */
 /* sections                                                                 */
 
-static void load_sources(const cJSON *obj, struct config *c, struct errlist *errs)
+/* plugins_failed: a plugin did not load, so an unknown type is most likely
+ * its own and is not reported a second time. */
+static void load_sources(const cJSON *obj, struct config *c, bool plugins_failed, struct errlist *errs)
 {
 	if (!obj)
 		return;
@@ -287,6 +290,8 @@ static void load_sources(const cJSON *obj, struct config *c, struct errlist *err
 					    type->valuestring);
 				continue;
 			}
+			if (plugins_failed)
+				continue;
 			const char *names[64];
 			size_t nn = registry_names(names, 64);
 			const char *sug = params_suggest(type->valuestring, names, nn);
@@ -566,11 +571,19 @@ static void load_metric(const cJSON *m, size_t idx, struct config *c, struct err
 					errlist_add(errs, path, "query: a %s source takes params, not a query", st->name);
 				char ppath[80];
 				snprintf(ppath, sizeof ppath, "%s.params", path);
+				size_t before = errs->n + errs->dropped;
 				if (st->metric_params_size) {
 					mc->params = calloc(1, st->metric_params_size);
 					params_load(st->metric_params, st->n_metric_params, params, ppath, NULL, mc->params, errs);
 				} else if (params) {
 					errlist_add(errs, ppath, "a %s source takes no params", st->name);
+				}
+				/* the scaler's own checks (an expression, a file), once the table's have passed */
+				if (st->check_metric && errs->n + errs->dropped == before) {
+					struct sw_request req = { .metric = mc->name, .query = mc->query, .params = mc->params };
+					char cerr[600] = "";
+					if (st->check_metric(src->params, &req, cerr, sizeof cerr))
+						errlist_add(errs, path, "%s", cerr[0] ? cerr : "refused by the scaler");
 				}
 			}
 		}
@@ -644,11 +657,19 @@ int config_from_tree(cJSON *root, char *const *env, struct config *out, struct e
 		cJSON_AddItemReferenceToObject(wrap, "plugins", (cJSON *)plugins);
 		params_load(pt, 1, wrap, "", NULL, out, errs);
 		cJSON_Delete(wrap);
-		if (out->plugins.n)
-			errlist_add(errs, "plugins", "plugins are not built yet in this version of scalewise");
+	}
+	/* plugins first: they add the source types the sources below may name */
+	bool plugins_failed = false;
+	for (size_t i = 0; i < out->plugins.n; i++) {
+		char perr[600], ppath[32];
+		snprintf(ppath, sizeof ppath, "plugins[%zu]", i);
+		if (plugin_load(out->plugins.items[i], perr, sizeof perr)) {
+			errlist_add(errs, ppath, "cannot load '%s': %s", out->plugins.items[i], perr);
+			plugins_failed = true;
+		}
 	}
 
-	load_sources(cJSON_GetObjectItemCaseSensitive(root, "sources"), out, errs);
+	load_sources(cJSON_GetObjectItemCaseSensitive(root, "sources"), out, plugins_failed, errs);
 
 	const cJSON *metrics = cJSON_GetObjectItemCaseSensitive(root, "metrics");
 	if (metrics && !cJSON_IsArray(metrics)) {
