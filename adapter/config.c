@@ -303,7 +303,14 @@ static void load_sources(const cJSON *obj, struct config *c, bool plugins_failed
 		}
 		src->params = calloc(1, src->scaler->source_params_size ? src->scaler->source_params_size : 1);
 		static const char *const skip[] = { "type", NULL };
-		params_load(src->scaler->source_params, src->scaler->n_source_params, s, path, skip, src->params, errs);
+		if (params_load(src->scaler->source_params, src->scaler->n_source_params, s, path, skip, src->params,
+				errs) &&
+		    src->params) {
+			/* a source with bad params has none: its metrics are not checked against it */
+			params_release(src->scaler->source_params, src->scaler->n_source_params, src->params);
+			free(src->params);
+			src->params = NULL;
+		}
 	}
 }
 
@@ -579,7 +586,7 @@ static void load_metric(const cJSON *m, size_t idx, struct config *c, struct err
 					errlist_add(errs, ppath, "a %s source takes no params", st->name);
 				}
 				/* the scaler's own checks (an expression, a file), once the table's have passed */
-				if (st->check_metric && errs->n + errs->dropped == before) {
+				if (st->check_metric && src->params && errs->n + errs->dropped == before) {
 					struct sw_request req = { .metric = mc->name, .query = mc->query, .params = mc->params };
 					char cerr[600] = "";
 					if (st->check_metric(src->params, &req, cerr, sizeof cerr))

@@ -1272,35 +1272,28 @@ void poller_render_metrics(struct buf *b, void *arg)
 		pthread_mutex_unlock(&t->mu);
 	}
 	pthread_mutex_unlock(&p->mu);
-	buf_adds(b, "# HELP scalewise_metric_fetch_errors_total Failed polls of a metric by reason.\n"
-		    "# TYPE scalewise_metric_fetch_errors_total counter\n");
-	if (err_b.data)
-		buf_add(b, err_b.data, err_b.len);
-	buf_adds(b, "# HELP scalewise_metric_fetch_duration_seconds Time a poll of a metric took.\n"
-		    "# TYPE scalewise_metric_fetch_duration_seconds histogram\n");
-	if (lat_b.data)
-		buf_add(b, lat_b.data, lat_b.len);
-	buf_adds(b, "# HELP scalewise_series_raw_value Newest raw sample of a series.\n"
-		    "# TYPE scalewise_series_raw_value gauge\n");
-	if (raw_b.data)
-		buf_add(b, raw_b.data, raw_b.len);
-	buf_adds(b, "# HELP scalewise_series_smoothed_value Newest smoothed value of a series.\n"
-		    "# TYPE scalewise_series_smoothed_value gauge\n");
-	if (sm_b.data)
-		buf_add(b, sm_b.data, sm_b.len);
-	buf_adds(b, "# HELP scalewise_series_served_value The value the HPA is served for a series.\n"
-		    "# TYPE scalewise_series_served_value gauge\n");
-	if (sv_b.data)
-		buf_add(b, sv_b.data, sv_b.len);
-	buf_adds(b, "# HELP scalewise_series_sample_age_seconds Age of the sample behind the served value.\n"
-		    "# TYPE scalewise_series_sample_age_seconds gauge\n");
-	if (age_b.data)
-		buf_add(b, age_b.data, age_b.len);
-	buf_release(&err_b);
-	buf_release(&lat_b);
-	buf_release(&raw_b);
-	buf_release(&sm_b);
-	buf_release(&sv_b);
-	buf_release(&age_b);
+	const struct {
+		const char *head;
+		struct buf *body;
+	} families[] = {
+		{ "# HELP scalewise_metric_fetch_errors_total Failed polls of a metric by reason.\n"
+		  "# TYPE scalewise_metric_fetch_errors_total counter\n", &err_b },
+		{ "# HELP scalewise_metric_fetch_duration_seconds Time a poll of a metric took.\n"
+		  "# TYPE scalewise_metric_fetch_duration_seconds histogram\n", &lat_b },
+		{ "# HELP scalewise_series_raw_value Newest raw sample of a series.\n"
+		  "# TYPE scalewise_series_raw_value gauge\n", &raw_b },
+		{ "# HELP scalewise_series_smoothed_value Newest smoothed value of a series.\n"
+		  "# TYPE scalewise_series_smoothed_value gauge\n", &sm_b },
+		{ "# HELP scalewise_series_served_value The value the HPA is served for a series.\n"
+		  "# TYPE scalewise_series_served_value gauge\n", &sv_b },
+		{ "# HELP scalewise_series_sample_age_seconds Age of the sample behind the served value.\n"
+		  "# TYPE scalewise_series_sample_age_seconds gauge\n", &age_b },
+	};
+	for (size_t i = 0; i < sizeof families / sizeof families[0]; i++) {
+		buf_adds(b, families[i].head);
+		if (families[i].body->data)
+			buf_add(b, families[i].body->data, families[i].body->len);
+		buf_release(families[i].body);
+	}
 	poller_unref(p);
 }
