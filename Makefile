@@ -91,6 +91,7 @@ run: deps $(B)/scalewise
 bench: all
 	@scripts/deps.sh bench
 	@tests/bench/run.sh
+	@sh tests/bench/auth.sh
 	@sh tests/bench/poller.sh
 	@sh tests/bench/simulate.sh
 

@@ -63,6 +63,8 @@ static const struct sw_param auth_table[] = {
 	  "front-proxy CA (--requestheader-client-ca-file)", NULL },
 	{ "requestheader.allowedNames", SW_PARAM_LIST, OFF(struct auth_cfg, rh_allowed_names), NULL, 0, UNBOUNDED,
 	  "allowed front-proxy CNs (--requestheader-allowed-names)", NULL },
+	{ "requestheader.pollInterval", SW_PARAM_DURATION, OFF(struct auth_cfg, rh_poll_ms), "30s", 0, 100, 3600000,
+	  "how often the requestheader client CA (ConfigMap or file) is re-read", NULL },
 	{ "kubeconfig", SW_PARAM_STRING, OFF(struct auth_cfg, kubeconfig), "", 0, UNBOUNDED,
 	  "kubeconfig for TokenReview/SubjectAccessReview; empty = in-cluster (--kubeconfig)", NULL },
 };

@@ -39,6 +39,7 @@ struct auth_cfg {
 	char *mode_text;
 	char *rh_client_ca_file;
 	struct sw_strlist rh_allowed_names;
+	int64_t rh_poll_ms;          /* how often the requestheader CA is re-read */
 	char *kubeconfig;
 };
 

@@ -3,9 +3,12 @@
  */
 #include "serve.h"
 
+#include "authn.h"
+#include "authz.h"
 #include "certs.h"
 #include "cli.h"
 #include "config.h"
+#include "kube.h"
 #include "log.h"
 #include "poller.h"
 #include "routes.h"
@@ -89,6 +92,24 @@ static double unix_now(void)
 	return (double)now_ms() / 1000.0;
 }
 
+static bool str_equal(const char *a, const char *b)
+{
+	return !strcmp(a ? a : "", b ? b : "");
+}
+
+/* Authentication is set up once at start; a reload only warns about changes. */
+static bool auth_cfg_equal(const struct auth_cfg *a, const struct auth_cfg *b)
+{
+	if (a->mode != b->mode || !str_equal(a->rh_client_ca_file, b->rh_client_ca_file) ||
+	    !str_equal(a->kubeconfig, b->kubeconfig) || a->rh_allowed_names.n != b->rh_allowed_names.n ||
+	    a->rh_poll_ms != b->rh_poll_ms)
+		return false;
+	for (size_t i = 0; i < a->rh_allowed_names.n; i++)
+		if (!str_equal(a->rh_allowed_names.items[i], b->rh_allowed_names.items[i]))
+			return false;
+	return true;
+}
+
 /* Loads the config and, when it is valid, puts it in service. */
 static int load_and_swap(struct serve_state *st, bool initial)
 {
@@ -101,18 +122,11 @@ static int load_and_swap(struct serve_state *st, bool initial)
 			LOGE("config reload rejected; the old config keeps serving", LF_S("path", st->config_path));
 		return -1;
 	}
-	if (cfg.auth.mode == AUTH_DELEGATED) {
-		fprintf(stderr,
-			"%s: auth.mode: delegated authentication is not built yet in this version of scalewise; "
-			"set auth.mode: anonymous (local runs only)\n",
-			st->config_path);
-		config_release(&cfg);
-		selfmetrics_config_load(false, unix_now());
-		if (!initial)
-			LOGE("config reload rejected; the old config keeps serving", LF_S("path", st->config_path));
-		return -1;
-	}
 	size_t nm = cfg.nmetrics;
+	struct runtime *old = initial ? NULL : runtime_current();
+	if (old && !auth_cfg_equal(&old->cfg.auth, &cfg.auth))
+		LOGW("the auth section changed: it takes effect at the next restart", LF_S("path", st->config_path));
+	runtime_unref(old);
 	struct runtime *rt = runtime_new(&cfg);
 	if (!rt)
 		return -1;
@@ -132,7 +146,7 @@ static int load_and_swap(struct serve_state *st, bool initial)
 	poller_stop(st->poller);
 	st->poller = p;
 	selfmetrics_config_load(true, unix_now());
-	selfmetrics_set_anonymous(true);
+	selfmetrics_set_anonymous(rt->cfg.auth.mode == AUTH_ANONYMOUS);
 	LOGI(initial ? "config loaded" : "config reloaded", LF_S("path", st->config_path), LF_I("metrics", nm));
 	return 0;
 }
@@ -160,6 +174,18 @@ static int write_port_file(const char *path, int port)
 }
 
 static int serve_run(struct serve_state *stp, int argc, char **argv);
+
+/* Stops and frees the delegated-auth objects (any may be NULL): calls to the
+ * API server in flight end at once. */
+static void auth_stop(struct kube *kube, struct authn *authn, struct authz *authz, char *client_ca)
+{
+	if (kube)
+		kube_shutdown(kube);
+	authz_free(authz);
+	authn_free(authn);
+	kube_free(kube);
+	free(client_ca);
+}
 
 int serve_main(int argc, char **argv)
 {
@@ -267,7 +293,41 @@ static int serve_run(struct serve_state *stp, int argc, char **argv)
 		runtime_unref(rt);
 		return 1;
 	}
+	/* delegated authentication and authorization: set up once, at start */
+	struct kube *kube = NULL;
+	struct authn *authn = NULL;
+	struct authz *authz = NULL;
+	char *client_ca = NULL;
+	bool anonymous = rt->cfg.auth.mode == AUTH_ANONYMOUS;
+	if (!anonymous) {
+		const struct auth_cfg *ac = &rt->cfg.auth;
+		struct kube_opts ko = { .kubeconfig = ac->kubeconfig };
+		kube = kube_new(&ko, err, sizeof err);
+		struct authn_opts ao = {
+			.client_ca_file = ac->rh_client_ca_file,
+			.allowed_names = (const char *const *)ac->rh_allowed_names.items,
+			.nallowed_names = ac->rh_allowed_names.n,
+			.poll_ms = (long)ac->rh_poll_ms,
+		};
+		if (kube)
+			authn = authn_new(&ao, kube, err, sizeof err);
+		if (authn)
+			authz = authz_new(NULL, kube, authn, err, sizeof err);
+		if (!authz) {
+			fprintf(stderr, "scalewise serve: auth.mode delegated: %s\n", err);
+			auth_stop(kube, authn, NULL, NULL);
+			runtime_unref(rt);
+			return 1;
+		}
+		client_ca = authn_client_ca_pem(authn);
+		LOGI("delegated authentication and authorization", LF_S("apiserver", kube_server(kube)),
+		     LF_S("requestheader", ac->rh_client_ca_file && *ac->rh_client_ca_file
+						   ? ac->rh_client_ca_file
+						   : "configmap kube-system/extension-apiserver-authentication"));
+	}
 	struct server_opts so = {
+		.auth = authz,
+		.client_ca_pem = client_ca,
 		.bind_address = sc.bind_address,
 		.port = (int)sc.secure_port,
 		.threads = (int)sc.threads,
@@ -282,6 +342,7 @@ static int serve_run(struct serve_state *stp, int argc, char **argv)
 	st.srv = server_start(&so, err, sizeof err);
 	if (!st.srv) {
 		fprintf(stderr, "scalewise serve: %s\n", err);
+		auth_stop(kube, authn, authz, client_ca);
 		return 1;
 	}
 	int port = server_port(st.srv);
@@ -294,10 +355,12 @@ static int serve_run(struct serve_state *stp, int argc, char **argv)
 	char sa[320];
 	snprintf(sa, sizeof sa, strchr(addr, ':') ? "[%s]:%d" : "%s:%d", addr, port);
 	routes_set_server_address(sa);
-	LOGW("auth.mode is anonymous: every request is allowed; use delegated in a cluster", LF_S("mode", "anonymous"));
+	if (anonymous)
+		LOGW("auth.mode is anonymous: every request is allowed; use delegated in a cluster", LF_S("mode", "anonymous"));
 	if (port_file && write_port_file(port_file, port)) {
 		fprintf(stderr, "scalewise serve: cannot write '%s': %s\n", port_file, strerror(errno));
 		server_stop(st.srv, 0);
+		auth_stop(kube, authn, authz, client_ca);
 		return 1;
 	}
 	routes_set_ready(true, NULL);
@@ -340,6 +403,7 @@ static int serve_run(struct serve_state *stp, int argc, char **argv)
 	}
 	server_quiesce(st.srv);
 	server_stop(st.srv, grace);
+	auth_stop(kube, authn, authz, client_ca);
 	poller_set_current(NULL);
 	poller_stop(st.poller);
 	runtime_swap(NULL);

@@ -52,6 +52,8 @@ struct server {
 	int ngens;
 	pthread_mutex_t mu;
 	atomic_int open_conns;
+	struct authz *auth;
+	char *trust;                /* MHD_OPTION_HTTPS_MEM_TRUST: makes MHD request client certificates */
 };
 
 static struct server *the_server; /* the cert callback has no closure argument */
@@ -210,6 +212,56 @@ static enum MHD_Result scan_arg(void *cls, enum MHD_ValueKind kind, const char *
 	return MHD_YES;
 }
 
+/* auth_input callbacks over a libmicrohttpd connection */
+struct header_walk {
+	auth_visit_fn visit;
+	void *vctx;
+};
+
+static enum MHD_Result walk_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct header_walk *w = cls;
+	w->visit(w->vctx, key, value ? value : "");
+	return MHD_YES;
+}
+
+static void auth_headers(void *ctx, auth_visit_fn visit, void *vctx)
+{
+	struct header_walk w = { visit, vctx };
+	MHD_get_connection_values(ctx, MHD_HEADER_KIND, walk_header, &w);
+}
+
+static const char *auth_arg(void *ctx, const char *name)
+{
+	return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* Runs the delegated-auth gate; the peer's certificates come from the TLS
+ * session (verified per request by authn, never by the handshake). */
+static void gate(struct server *s, struct MHD_Connection *conn, const char *url, const char *method,
+		 struct auth_result *ar)
+{
+	struct auth_der der[8];
+	size_t nder = 0;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (ci && ci->tls_session) {
+		unsigned int n = 0;
+		const gnutls_datum_t *peers = gnutls_certificate_get_peers((gnutls_session_t)ci->tls_session, &n);
+		for (unsigned int i = 0; peers && i < n && i < 8; i++)
+			der[nder++] = (struct auth_der){ peers[i].data, peers[i].size };
+	}
+	struct auth_input in = {
+		.method = method,
+		.path = url,
+		.peer_certs = der,
+		.npeer_certs = nder,
+		.ctx = conn,
+		.headers = auth_headers,
+		.arg = auth_arg,
+	};
+	authz_request(s->auth, &in, ar);
+}
+
 static double mono_seconds(void)
 {
 	struct timespec ts;
@@ -252,7 +304,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (args.selector)
 		rq.url_len += strlen(args.selector);
 	struct reply rp;
-	routes_handle(&rq, &rp);
+	struct server *s = cls;
+	struct auth_result ar = { 0 };
+	if (s->auth)
+		gate(s, conn, url, method, &ar);
+	if (ar.code) {
+		rp = (struct reply){ .code = ar.code, .content_type = "application/json", .body = ar.body, .pc = PC_OTHER };
+		buf_init(&ar.body, 0); /* moved into rp */
+		if (ar.code != 403 || log_enabled(LOG_DEBUG))
+			LOGW("request refused", LF_S("method", method), LF_S("path", url), LF_I("code", ar.code),
+			     LF_S("user", ar.user), LF_S("why", ar.why));
+	} else {
+		routes_handle(&rq, &rp);
+	}
+	authz_result_release(&ar);
 
 	size_t len;
 	char *body = buf_detach(&rp.body, &len);
@@ -320,6 +385,19 @@ struct server *server_start(const struct server_opts *o, char *err, size_t errle
 	snprintf(s->key_file, sizeof s->key_file, "%s", o->key_file);
 	if (server_reload_cert(s, err, errlen) < 0)
 		goto fail;
+	s->auth = o->auth;
+	if (o->auth) {
+		gnutls_datum_t pem = { 0 };
+		if (o->client_ca_pem)
+			s->trust = strdup(o->client_ca_pem);
+		else if (gnutls_load_file(o->cert_file, &pem) >= 0)
+			s->trust = strndup((const char *)pem.data, pem.size);
+		gnutls_free(pem.data);
+		if (!s->trust) {
+			snprintf(err, errlen, "cannot set up client certificate requests");
+			goto fail;
+		}
+	}
 	the_server = s;
 
 	struct sockaddr_storage ss;
@@ -345,6 +423,13 @@ struct server *server_start(const struct server_opts *o, char *err, size_t errle
 	(void)sl;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned threads = o->threads > 0 ? (unsigned)o->threads : (unsigned)(ncpu > 0 ? ncpu : 1);
+	/* With a trust list libmicrohttpd asks every handshake for a client
+	 * certificate (GNUTLS_CERT_REQUEST: optional, and not verified by the TLS
+	 * layer); authn verifies it per request. The list is only the CA hint. */
+	struct MHD_OptionItem trust_opt[] = {
+		{ s->trust ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, s->trust },
+		{ MHD_OPTION_END, 0, NULL },
+	};
 	s->d = MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, on_request, s,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				MHD_OPTION_HTTPS_CERT_CALLBACK, cert_callback,
@@ -359,6 +444,7 @@ struct server *server_start(const struct server_opts *o, char *err, size_t errle
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 				MHD_OPTION_NOTIFY_CONNECTION, on_conn, s,
 				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+				MHD_OPTION_ARRAY, trust_opt,
 				MHD_OPTION_END);
 	if (!s->d) {
 		snprintf(err, errlen, "cannot listen on %s:%d (port in use, or no permission)", o->bind_address, o->port);
@@ -369,6 +455,7 @@ struct server *server_start(const struct server_opts *o, char *err, size_t errle
 	return s;
 fail:
 	the_server = NULL;
+	free(s->trust);
 	for (int i = 0; i < s->ngens; i++)
 		creds_free(s->gens[i]);
 	pthread_mutex_destroy(&s->mu);
@@ -401,6 +488,7 @@ void server_stop(struct server *s, long grace_ms)
 	for (long waited = 0; waited < wait && atomic_load(&s->open_conns) > 0; waited += 20)
 		nanosleep(&step, NULL);
 	MHD_stop_daemon(s->d);
+	free(s->trust);
 	for (int i = 0; i < s->ngens; i++)
 		creds_free(s->gens[i]);
 	pthread_mutex_destroy(&s->mu);

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "authz.h"
+
 struct server;
 
 struct server_opts {
@@ -18,6 +20,9 @@ struct server_opts {
 	int threads;                /* worker threads; 0 = one per core */
 	const char *cert_file;      /* PEM chain, leaf first */
 	const char *key_file;       /* PEM key */
+	struct authz *auth;         /* the gate every request passes; NULL = all allowed (auth.mode anonymous) */
+	const char *client_ca_pem;  /* with auth: CA bundle named in the TLS CertificateRequest; NULL = the
+	                             * serving chain. Client certificates are requested, never required. */
 };
 
 /* Starts serving. NULL with a message on failure (port taken, bad cert...). */

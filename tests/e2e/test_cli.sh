@@ -21,7 +21,7 @@ contains "top help lists commands" "commands:" "$out"
 
 # check: valid, invalid (every problem, with paths), unreadable
 out=$("$BIN" check --config examples/demo.yaml); check "demo is valid" 0 $?
-contains "check summary" "ok: 1 sources, 2 metrics" "$out"
+contains "check summary" "examples/demo.yaml: ok: " "$out"
 cat >"$TMP/bad.yaml" <<'YAML'
 server: {securePort: -1}
 sources: {fixed: {type: static}, p: {type: prometheus}}
