@@ -18,7 +18,8 @@ RUN make VERSION="$VERSION" build/scalewise && strip build/scalewise
 FROM debian:12-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      ca-certificates libmicrohttpd12 libcurl4 libcjson1 libyaml-0-2 libssl3 libgnutls30 \
+      ca-certificates tzdata libmicrohttpd12 libcurl4 libcjson1 libyaml-0-2 libssl3 libgnutls30 \
+      libhiredis0.14 libpq5 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/scalewise /usr/local/bin/scalewise
 USER 65532:65532

@@ -21,7 +21,7 @@ B  := build
 BA := build/asan
 
 .PHONY: all deps test-deps unit unit-asan conformance integration e2e test run bench clean fuzz
-all: deps $(B)/scalewise $(B)/conformance
+all: deps $(B)/scalewise $(B)/conformance $(B)/plugins/example.so
 
 deps:
 	@scripts/deps.sh build
@@ -63,6 +63,9 @@ $(BA)/tests/%: $(BA)/obj/tests/unit/%.o $(BA)/libsw.a
 $(B)/plugins/%.so: scalers/plugins/%/*.c scalers/scaler.h
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(CFLAGS) -fPIC -shared -o $@ $(filter %.c,$^)
+TEST_PLUGINS := $(B)/plugins/example.so $(B)/plugins/badabi.so $(B)/plugins/nosym.so
+# order-only, so the .so files are not put on the test's link line
+$(B)/tests/test_plugin $(BA)/tests/test_plugin: | $(TEST_PLUGINS)
 
 # --- tests -----------------------------------------------------------------
 TESTDATA ?= $(firstword $(wildcard ../shared/testdata shared/testdata))
@@ -76,7 +79,7 @@ unit-asan: test-deps $(addprefix $(BA)/tests/,$(UNITS))
 	@LABEL=unit-asan scripts/run-units.sh $(BA)/tests $(UNITS)
 conformance: $(B)/conformance $(BA)/conformance
 	$(BA)/conformance $(wildcard $(TESTDATA)/*_vectors_public.json)
-e2e: test-deps $(B)/scalewise $(BA)/scalewise
+e2e: test-deps $(B)/scalewise $(BA)/scalewise $(TEST_PLUGINS)
 	@scripts/run-e2e.sh $(BA)/scalewise
 # scalers against their real servers, driven by the sanitizer build of their unit-test binaries
 integration: test-deps $(BA)/tests/test_prometheus

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "kube.h"
 #include "log.h"
+#include "plugin.h"
 #include "poller.h"
 #include "routes.h"
 #include "runtime.h"
@@ -67,6 +68,7 @@ static void usage(FILE *out)
 		"  --requestheader-client-ca-file F   auth.requestheader.clientCAFile\n"
 		"  --requestheader-allowed-names A,B  auth.requestheader.allowedNames\n"
 		"  --kubeconfig FILE                  auth.kubeconfig\n"
+		"  --plugin FILE                      load a scaler plugin before the config (repeatable; as plugins:)\n"
 		"  --port-file FILE                   write the bound port here once serving (for scripts)\n"
 		"  --log-level debug|info|warn|error  (default info)\n"
 		"  --log-format json|text             (default json)\n"
@@ -203,6 +205,8 @@ static int serve_run(struct serve_state *stp, int argc, char **argv)
 	struct serve_state st = *stp;
 	char **overrides = stp->overrides;
 	const char *port_file = NULL, *log_level = "info", *log_format = "json";
+	const char *plugins[64];
+	int nplugins = 0;
 	char err[1024];
 
 	for (int i = 0; i < argc; i++) {
@@ -220,6 +224,15 @@ static int serve_run(struct serve_state *stp, int argc, char **argv)
 			log_level = v, known = true;
 		else if (cli_flag(argc, argv, &i, "--log-format", &v, &missing))
 			log_format = v, known = true;
+		else if (cli_flag(argc, argv, &i, "--plugin", &v, &missing)) {
+			known = true;
+			if (!missing && nplugins == 64) {
+				fprintf(stderr, "scalewise serve: --plugin: more than 64\n");
+				return 2;
+			}
+			if (!missing)
+				plugins[nplugins++] = v;
+		}
 		for (size_t f = 0; !known && f < NFLAGS; f++) {
 			if (cli_flag(argc, argv, &i, flag_env[f].flag, &v, &missing)) {
 				known = true;
@@ -256,6 +269,12 @@ static int serve_run(struct serve_state *stp, int argc, char **argv)
 	if (!st.config_path) {
 		fprintf(stderr, "scalewise serve: --config FILE is required (see --help)\n");
 		return 2;
+	}
+	for (int p = 0; p < nplugins; p++) {
+		if (plugin_load(plugins[p], err, sizeof err)) {
+			fprintf(stderr, "scalewise serve: --plugin: cannot load '%s': %s\n", plugins[p], err);
+			return 2;
+		}
 	}
 
 	/* signals become events on this thread */
