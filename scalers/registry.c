@@ -5,7 +5,10 @@
 #include "registry.h"
 
 #include "cron.h"
+#include "metrics_api.h"
+#include "nats_jetstream.h"
 #include "prometheus.h"
+#include "rabbitmq.h"
 #include "replay.h"
 
 #include <pthread.h>
@@ -21,11 +24,14 @@ static const struct sw_scaler_type *const builtins[] = {
 	&scaler_prometheus,
 	&scaler_cron,
 	&scaler_replay,
+	&scaler_metrics_api,
+	&scaler_rabbitmq,
+	&scaler_nats_jetstream,
 	NULL,
 };
 
 const char *const registry_planned[] = {
-	"redis", "rabbitmq", "nats-jetstream", "postgresql", "metrics-api", NULL,
+	"redis", "postgresql", NULL,
 };
 
 /* ------------------------------------------------------------------------ */

@@ -1,0 +1,63 @@
+/*
+ * jsonhttp.h — the steps every JSON-over-HTTP scaler takes (metrics-api,
+ * rabbitmq, nats-jetstream): check a URL, GET it through the source's
+ * scalers/http.h client, and turn the answer into a cJSON document or into
+ * an error with a precise message and the right blame (scaler.h
+ * SW_FETCH_SOURCE_ERROR / SW_FETCH_ANSWER_ERROR).
+ */
+#ifndef SW_JSONHTTP_H
+#define SW_JSONHTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cJSON.h>
+
+#include "http.h"
+
+/* 0 when url starts with http:// or https:// and has no user-info; -1 with
+ * a message naming `what` (e.g. "url") otherwise. Credentials belong in
+ * basicAuth.passwordFile, never in a URL that could reach a log; the
+ * message does not repeat them:
+ *   url 'http://rabbit:15672/' must not hold credentials; use basicAuth.username and basicAuth.passwordFile */
+int jsonhttp_url_check(const char *url, const char *what, char *err, size_t errlen);
+
+/* Whom an HTTP status blames: the server when it failed or is overloaded
+ * (5xx, 408, 429), the request or the set-up otherwise. */
+int jsonhttp_blame(long status);
+
+/* Copies up to 160 printable bytes of s into out (others become ' ', "..."
+ * marks a cut), for messages that quote a body. */
+void jsonhttp_excerpt(const char *s, size_t len, char *out, size_t n);
+
+/* Checks the status and parses body as exactly one JSON document. 0 with
+ * *root (the caller frees it with cJSON_Delete), or with a message and
+ * *root NULL:
+ *   SW_FETCH_SOURCE_ERROR  HTTP 5xx, 408, 429 ("HTTP 503: <excerpt>")
+ *   SW_FETCH_ANSWER_ERROR  any other non-2xx status, an empty body, a body
+ *     that is not JSON ("body is not JSON: <excerpt>"), invalid or truncated
+ *     JSON ("... (error at byte N of M)"), data after the document.
+ * Pure; any thread. */
+int jsonhttp_parse(const char *body, size_t len, long status, cJSON **root, char *err, size_t errlen);
+
+/* GETs url (complete, see http_url_join) with "Accept: application/json" on
+ * client c, at most max_bytes of body, by deadline_ms, and parses it as
+ * jsonhttp_parse does. *status is the HTTP status (0 when no answer came).
+ * Messages start with the URL as http_url_redact shows it and never hold a
+ * secret of the client:
+ *   cannot reach 'http://127.0.0.1:15672/api/queues/%2F/q': Connection refused
+ *   'http://127.0.0.1:15672/api/queues/%2F/q': HTTP 404: {"error":"Object Not Found",...}
+ * Returns 0 (*root to free), SW_FETCH_SOURCE_ERROR or SW_FETCH_ANSWER_ERROR.
+ * Any thread, concurrently on one client. */
+int jsonhttp_get(struct http_client *c, const char *url, int64_t deadline_ms, size_t max_bytes, long *status,
+		 cJSON **root, char *err, size_t errlen);
+
+/* Appends s to out percent-encoded as a URL path segment or query value
+ * (everything but A-Z a-z 0-9 - . _ ~ is encoded, so "/" becomes "%2F";
+ * a segment of dots alone, "." or "..", is encoded too: a URL parser would
+ * remove it).
+ * 0, or -1 when it does not fit in n bytes (out then holds a NUL-terminated
+ * prefix). */
+int jsonhttp_encode(const char *s, char *out, size_t n);
+
+#endif

@@ -1,0 +1,294 @@
+#!/bin/sh
+# test_nats.sh BIN — the nats-jetstream scaler against a real nats-server
+# with JetStream, from Debian's nats-server package.
+#
+# BIN is build/tests/test_nats_jetstream (or its ASan build): with arguments
+# it is a driver that opens the scaler with a source and a metric (JSON,
+# through the real parameter loader) and prints the value or
+# "error (source|answer): ...". The monitoring endpoint is read-only, so the
+# test creates streams and pull consumers, publishes, fetches and acks by
+# speaking the NATS text protocol from a small python3 client. The value is
+# num_pending + num_ack_pending: 37 published read 37, and still 37 once 5 are
+# fetched but not acknowledged. Then: missing account, stream and consumer
+# named in errors; a server without JetStream; the server stopped (a source
+# error) and restarted on its store (the same open source recovers).
+# Ends with "integration-nats: N passed, N failed"; exit 1 on a failure.
+set -u
+bin=${1:?usage: $0 PATH_TO_TEST_BINARY}
+case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
+name=integration-nats
+passed=0
+failed=0
+
+ok() { passed=$((passed + 1)); echo "ok - $1"; }
+bad() {
+	failed=$((failed + 1))
+	echo "FAIL - $1"
+	shift
+	for l in "$@"; do echo "    $l"; done
+}
+check() {
+	if [ "$3" = "$2" ]; then ok "$1"; else bad "$1" "expected: $2" "actual:   $3"; fi
+}
+finish() {
+	echo "$name: $passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	exit $?
+}
+
+command -v nats-server >/dev/null 2>&1 || PATH="$PATH:/usr/sbin"
+for tool in nats-server curl python3; do
+	if ! command -v $tool >/dev/null 2>&1; then
+		bad "tools" "'$tool' is missing (apt-get install nats-server curl python3)"
+		finish
+	fi
+done
+[ -x "$bin" ] || { bad "binary" "'$bin' is not an executable"; finish; }
+
+tmp=$(mktemp -d)
+nats_pid=""
+plain_pid=""
+poll_pid=""
+cleanup() {
+	exec 3>&- 2>/dev/null
+	for p in $poll_pid $nats_pid $plain_pid; do
+		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP PIPE
+
+# --- a tiny NATS client: JetStream API requests, publishes, fetches, acks -------------
+cat >"$tmp/natsc.py" <<'PY'
+import json, socket, sys
+
+class Conn:
+    def __init__(self, port):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.f = self.s.makefile("rb")
+        self.n = 0
+        info = self.line()
+        if not info.startswith("INFO "):
+            sys.exit("not a NATS server: " + info)
+        self.send(b'CONNECT {"verbose":false,"pedantic":false,"headers":true,"no_responders":true}\r\n'
+                  b"SUB _INBOX.sw.> 1\r\n")
+        self.flush()
+
+    def send(self, b):
+        self.s.sendall(b)
+
+    def line(self):
+        l = self.f.readline()
+        if not l:
+            sys.exit("connection closed")
+        return l.decode().rstrip("\r\n")
+
+    def flush(self):
+        self.send(b"PING\r\n")
+        while True:
+            l = self.line()
+            if l == "PONG":
+                return
+            if l.startswith("-ERR"):
+                sys.exit(l)
+
+    # (subject, reply, status, payload) of the next message
+    def msg(self):
+        while True:
+            l = self.line()
+            if l == "PING":
+                self.send(b"PONG\r\n")
+                continue
+            if l.startswith("-ERR"):
+                sys.exit(l)
+            p = l.split()
+            if p[0] == "MSG":
+                size = int(p[-1])
+                data = self.f.read(size + 2)[:size]
+                return p[1], p[3] if len(p) == 5 else None, None, data
+            if p[0] == "HMSG":
+                hlen, tlen = int(p[-2]), int(p[-1])
+                data = self.f.read(tlen + 2)[:tlen]
+                head = data[:hlen].decode().split("\r\n")[0].split()
+                status = head[1] if len(head) > 1 else None
+                return p[1], p[3] if len(p) == 6 else None, status, data[hlen:]
+
+    def inbox(self):
+        self.n += 1
+        return "_INBOX.sw.%d" % self.n
+
+    def request(self, subject, body):
+        box = self.inbox()
+        data = body.encode()
+        self.send(b"PUB %s %s %d\r\n%s\r\n" % (subject.encode(), box.encode(), len(data), data))
+        while True:
+            subj, _, status, payload = self.msg()
+            if subj == box:
+                if status and status != "100":
+                    sys.exit("%s: status %s" % (subject, status))
+                return json.loads(payload) if payload else {}
+
+    def api(self, subject, req):
+        r = self.request(subject, json.dumps(req))
+        if "error" in r:
+            sys.exit("%s: %s" % (subject, r["error"]))
+        return r
+
+    # fetches up to n messages of a pull consumer; acks them when ack
+    def fetch(self, stream, consumer, n, ack):
+        box = self.inbox()
+        req = json.dumps({"batch": n, "no_wait": True}).encode()
+        self.send(b"PUB $JS.API.CONSUMER.MSG.NEXT.%s.%s %s %d\r\n%s\r\n"
+                  % (stream.encode(), consumer.encode(), box.encode(), len(req), req))
+        got = 0
+        while got < n:
+            # a message comes with its own subject and a $JS.ACK reply; the
+            # end of a short batch is a status message on the inbox
+            subj, reply, status, _ = self.msg()
+            if subj == box and status:
+                break
+            if not reply or not reply.startswith("$JS.ACK."):
+                continue
+            got += 1
+            if ack:
+                self.send(b"PUB %s 0\r\n\r\n" % reply.encode())
+        self.flush()
+        return got
+
+c = Conn(int(sys.argv[1]))
+for cmd in sys.argv[2:]:
+    verb, _, arg = cmd.partition(":")
+    if verb == "stream":
+        c.api("$JS.API.STREAM.CREATE." + arg, {"name": arg, "subjects": [arg + ".>"], "storage": "file"})
+    elif verb == "consumer":
+        st, name = arg.split("/")
+        c.api("$JS.API.CONSUMER.DURABLE.CREATE.%s.%s" % (st, name),
+              {"stream_name": st, "config": {"durable_name": name, "ack_policy": "explicit", "ack_wait": 600000000000}})
+    elif verb == "pub":
+        subject, n = arg.split("*")
+        for i in range(int(n)):
+            c.request(subject, "m%d" % i)
+    elif verb in ("take", "ack"):
+        st, name, n = arg.split("/")
+        got = c.fetch(st, name, int(n), verb == "ack")
+        if got != int(n):
+            sys.exit("fetched %d of %s" % (got, n))
+    else:
+        sys.exit("unknown verb " + verb)
+PY
+natsc() { python3 "$tmp/natsc.py" "$client_port" "$@" 2>&1; }
+
+# --- servers --------------------------------------------------------------------------
+ports=""
+tries=0
+while [ "$(echo $ports | wc -w)" -lt 4 ] && [ $tries -lt 50 ]; do
+	p=$("$bin" freeport)
+	case " $ports " in *" $p "*) ;; *) ports="$ports $p" ;; esac
+	tries=$((tries + 1))
+done
+set -- $ports
+client_port=${1:-} mon_port=${2:-} plain_client=${3:-} plain_mon=${4:-}
+case "$client_port$mon_port$plain_client$plain_mon" in
+"" | *[!0-9]*) bad "free ports" "'$bin freeport' printed '$ports'"; finish ;;
+esac
+
+start_nats() {
+	nats-server -js -a 127.0.0.1 -p "$client_port" -m "$mon_port" -sd "$tmp/js" >>"$tmp/nats.log" 2>&1 3>&- &
+	nats_pid=$!
+}
+stop_nats() {
+	kill "$nats_pid" 2>/dev/null
+	wait "$nats_pid" 2>/dev/null
+	nats_pid=""
+}
+# wait_ready PID MONITOR_PORT LOG: polls /healthz until it answers 200 (20 s at most)
+wait_ready() {
+	tries=0
+	while [ $tries -lt 200 ]; do
+		if ! kill -0 "$1" 2>/dev/null; then
+			echo "nats-server exited:" >&2
+			cat "$3" >&2
+			return 1
+		fi
+		curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$2/healthz" && return 0
+		tries=$((tries + 1))
+		sleep 0.1
+	done
+	echo "nats-server not ready after 20 s:" >&2
+	cat "$3" >&2
+	return 1
+}
+start_nats
+if wait_ready "$nats_pid" "$mon_port" "$tmp/nats.log"; then ok "nats-server with JetStream ready"; else bad "nats-server ready"; finish; fi
+nats-server -a 127.0.0.1 -p "$plain_client" -m "$plain_mon" >>"$tmp/plain.log" 2>&1 3>&- &
+plain_pid=$!
+if wait_ready "$plain_pid" "$plain_mon" "$tmp/plain.log"; then ok "nats-server without JetStream ready"; else bad "plain nats-server ready"; fi
+
+out=$(natsc stream:ORDERS consumer:ORDERS/worker consumer:ORDERS/audit stream:EVENTS consumer:EVENTS/worker)
+check "streams and pull consumers created over the NATS protocol" "" "$out"
+
+src="{\"url\": \"http://127.0.0.1:$mon_port\", \"timeout\": \"5s\"}"
+f() { "$bin" fetch "$src" "$1" 2>&1; }
+jsz="http://127.0.0.1:$mon_port/jsz?..."
+
+check "a new consumer has a real 0" "0" "$(f '{"stream": "ORDERS", "consumer": "worker"}')"
+check "published 37" "" "$(natsc 'pub:ORDERS.new*37' 'pub:EVENTS.x*3')"
+check "37 published, 37 read" "37" "$(f '{"stream": "ORDERS", "consumer": "worker"}')"
+check "5 fetched, not acknowledged: num_pending 32 + num_ack_pending 5" "37" \
+	"$(natsc take:ORDERS/worker/5 && f '{"stream": "ORDERS", "consumer": "worker"}')"
+check "10 more fetched and acknowledged: 22 + 5" "27" \
+	"$(natsc ack:ORDERS/worker/10 && f '{"stream": "ORDERS", "consumer": "worker"}')"
+check "another consumer of the stream keeps its own count" "37" "$(f '{"stream": "ORDERS", "consumer": "audit"}')"
+check "the same consumer name in another stream" "3" "$(f '{"stream": "EVENTS", "consumer": "worker"}')"
+check "account \$G named explicitly" "27" "$(f '{"account": "$G", "stream": "ORDERS", "consumer": "worker"}')"
+check "a missing account is an answer error naming it" \
+	"error (answer): '$jsz': account 'TEAM' not found (or it has no JetStream)" \
+	"$(f '{"account": "TEAM", "stream": "ORDERS", "consumer": "worker"}')"
+check "a missing stream is an answer error naming it" \
+	"error (answer): '$jsz': stream 'PAYMENTS' not found in any account" \
+	"$(f '{"stream": "PAYMENTS", "consumer": "worker"}')"
+check "a missing consumer is an answer error naming it" \
+	"error (answer): '$jsz': consumer 'nobody' not found in stream 'ORDERS'" \
+	"$(f '{"stream": "ORDERS", "consumer": "nobody"}')"
+check "a server without JetStream is an answer error" \
+	"error (answer): 'http://127.0.0.1:$plain_mon/jsz?...': JetStream is not enabled on this server" \
+	"$("$bin" fetch "{\"url\": \"http://127.0.0.1:$plain_mon\"}" '{"stream": "ORDERS", "consumer": "worker"}' 2>&1)"
+
+# --- outage and recovery under one open source --------------------------------------
+mkfifo "$tmp/cmd"
+: >"$tmp/poll.out" # exists before the driver opens it: it first waits for a writer on the fifo
+"$bin" poll "$src" '{"stream": "ORDERS", "consumer": "worker"}' <"$tmp/cmd" >>"$tmp/poll.out" 2>&1 &
+poll_pid=$!
+exec 3<>"$tmp/cmd"
+poll_line() {
+	echo fetch >&3
+	tries=0
+	while [ "$(wc -l <"$tmp/poll.out")" -lt "$1" ] && [ $tries -lt 300 ]; do
+		kill -0 "$poll_pid" 2>/dev/null || break
+		tries=$((tries + 1))
+		sleep 0.1
+	done
+	sed -n "${1}p" "$tmp/poll.out"
+}
+check "poll: first fetch" "ok 27" "$(poll_line 1)"
+check "poll: second fetch" "ok 27" "$(poll_line 2)"
+stop_nats
+check "nats-server stopped: a source error" "error (source): cannot reach '$jsz': Connection refused" "$(poll_line 3)"
+start_nats
+if wait_ready "$nats_pid" "$mon_port" "$tmp/nats.log"; then ok "nats-server restarted on its store"; else bad "nats-server restarted"; fi
+# the stream and consumer come back from the store; poll until they are loaded
+k=4
+out=$(poll_line $k)
+while [ "$out" != "ok 27" ] && [ $k -lt 50 ]; do
+	sleep 0.2
+	k=$((k + 1))
+	out=$(poll_line $k)
+done
+check "nats-server back: the same source reads 27 again" "ok 27" "$out"
+check "and follows new messages" "ok 30" "$(natsc 'pub:ORDERS.new*3' && poll_line $((k + 1)))"
+exec 3>&-
+wait "$poll_pid"
+check "poll driver exits cleanly" 0 $?
+poll_pid=""
+finish
