@@ -139,6 +139,13 @@ while [ $n -lt 20 ]; do
 	n=$((n + 1))
 done
 check "20 more identical requests: one SAR in all" 1 "$(count sar user=$HPA namespace=default)"
+# 1,000 identical requests on one keep-alive connection (well within the 10 s cache)
+urls=$(i=0; while [ $i -lt 1000 ]; do printf 'url = "%s"\noutput = "/dev/null"\n' "$BASE$GV/namespaces/default/queue_depth"; i=$((i + 1)); done)
+printf '%s\n' "$urls" >"$TMP/thousand.curl"
+codes=$(curl -sk --cert "$PCERT" --key "$PKEY" -H "X-Remote-User: $HPA" -H 'X-Remote-Group: system:serviceaccounts' \
+	-H 'X-Remote-Group: system:serviceaccounts:kube-system' -w '%{http_code}\n' -K "$TMP/thousand.curl" | sort | uniq -c | tr -s ' ')
+check "1,000 identical requests all answered 200" " 1000 200" "$codes"
+check "1,000 identical requests: still one SAR" 1 "$(count sar user=$HPA namespace=default)"
 
 # a denial: the exact 403 Status
 as_hpa "$GV/namespaces/prod/queue_depth"
