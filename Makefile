@@ -82,9 +82,10 @@ conformance: $(B)/conformance $(BA)/conformance
 e2e: test-deps $(B)/scalewise $(BA)/scalewise $(TEST_PLUGINS)
 	@scripts/run-e2e.sh $(BA)/scalewise
 # scalers against their real servers, driven by the sanitizer build of their unit-test binaries
-INTEGRATION := prometheus:test_prometheus rabbitmq:test_rabbitmq nats:test_nats_jetstream metrics_api:test_metrics_api
-integration: test-deps $(addprefix $(BA)/tests/,$(foreach i,$(INTEGRATION),$(lastword $(subst :, ,$(i)))))
-	@scripts/run-integration.sh $(BA)/tests $(INTEGRATION)
+INTEGRATION := prometheus:test_prometheus redis:test_redis postgresql:test_postgresql rabbitmq:test_rabbitmq \
+	nats:test_nats_jetstream metrics_api:test_metrics_api
+integration: test-deps $(BA)/scalewise $(addprefix $(BA)/tests/,$(foreach i,$(INTEGRATION),$(lastword $(subst :, ,$(i)))))
+	@SCALEWISE=$(BA)/scalewise scripts/run-integration.sh $(BA)/tests $(INTEGRATION)
 
 test: test-deps all unit unit-asan conformance integration e2e
 	@echo "make test: all suites passed"

@@ -67,6 +67,7 @@ struct source_rt {
 	struct breaker br;
 	int64_t failing_since_ms;
 	uint64_t fetches, failures;
+	char last_error[256];      /* of the last failure of the source itself */
 };
 
 struct target {
@@ -458,8 +459,10 @@ static void run_target(struct poller *p, struct target *t, int64_t deadline)
 		warm_start(p, t, deadline);
 	if (!allowed) {
 		why = FR_CIRCUIT_OPEN;
-		snprintf(err, sizeof err, "source '%s' is not contacted for now (circuit open after %d failures)",
-			 src->cfg->name, src->br.failures);
+		pthread_mutex_lock(&src->mu);
+		snprintf(err, sizeof err, "source '%s' is not contacted for now (circuit open after %d failures; last error: %s)",
+			 src->cfg->name, src->br.failures, src->last_error);
+		pthread_mutex_unlock(&src->mu);
 	} else if (opened) {
 		struct sw_request req = {
 			.metric = t->consumers[0].m->name,
@@ -509,10 +512,14 @@ static void run_target(struct poller *p, struct target *t, int64_t deadline)
 			     LF_S("from", breaker_state_name(before)), LF_S("to", breaker_state_name(src->br.state)),
 			     LF_S("error", healthy ? "" : err));
 		}
-		if (healthy)
+		if (healthy) {
 			src->failing_since_ms = 0;
-		else if (!src->failing_since_ms)
-			src->failing_since_ms = end;
+		} else {
+			if (!src->failing_since_ms)
+				src->failing_since_ms = end;
+			memcpy(src->last_error, err, sizeof src->last_error - 1);
+			src->last_error[sizeof src->last_error - 1] = 0;
+		}
 	}
 	pthread_mutex_unlock(&src->mu);
 	if (!ok && allowed)

@@ -7,8 +7,10 @@
 #include "cron.h"
 #include "metrics_api.h"
 #include "nats_jetstream.h"
+#include "postgresql.h"
 #include "prometheus.h"
 #include "rabbitmq.h"
+#include "redis.h"
 #include "replay.h"
 
 #include <pthread.h>
@@ -27,11 +29,13 @@ static const struct sw_scaler_type *const builtins[] = {
 	&scaler_metrics_api,
 	&scaler_rabbitmq,
 	&scaler_nats_jetstream,
+	&scaler_redis,
+	&scaler_postgresql,
 	NULL,
 };
 
 const char *const registry_planned[] = {
-	"redis", "postgresql", NULL,
+	NULL,
 };
 
 /* ------------------------------------------------------------------------ */

@@ -3,7 +3,7 @@
 # and only those that are missing. Usage: scripts/deps.sh build|test|bench
 set -eu
 build="gcc make pkg-config libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev libyaml-dev libssl-dev libgnutls28-dev libhiredis-dev libpq-dev"
-test="$build libcmocka-dev curl kubectl openssl python3 prometheus tzdata rabbitmq-server nats-server"
+test="$build libcmocka-dev curl kubectl openssl python3 prometheus tzdata rabbitmq-server nats-server redis-server postgresql util-linux"
 bench="$test wrk nginx-light"
 fuzz="$build clang libclang-rt-14-dev"
 case "${1:-build}" in

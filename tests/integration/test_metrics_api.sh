@@ -1,5 +1,5 @@
 #!/bin/sh
-# test_metrics_api.sh BIN — the metrics-api scaler against a real HTTP server
+# test_metrics_api.sh BIN [SCALEWISE] — the metrics-api scaler against a real HTTP server
 # (python3's http.server) serving JSON files the test rewrites as it goes.
 #
 # BIN is build/tests/test_metrics_api (or its ASan build): with arguments it
@@ -10,10 +10,20 @@
 # missing file and a file over the body cap are answer errors naming the URL
 # and the path; the server stopped is a source error and its restart on the
 # same port recovers within one open source.
+#
+# SCALEWISE (optional, build/asan/scalewise from make) adds the HTTPS API:
+# `scalewise serve` (anonymous auth, interval 1s) reads hpa.json from the same
+# server; the metric serves the number the test writes (37), follows it
+# (12, then "1.5k" as 1500), answers 503 naming "cannot reach" while the
+# server is stopped with the errors counted on /metrics, and serves the
+# document's new number once the server is back. serve must exit 0 and its
+# log must hold no sanitizer report.
 # Ends with "integration-metrics-api: N passed, N failed"; exit 1 on a failure.
 set -u
-bin=${1:?usage: $0 PATH_TO_TEST_BINARY}
+bin=${1:?usage: $0 PATH_TO_TEST_BINARY [PATH_TO_SCALEWISE]}
 case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
+sw=${2:-}
+case $sw in "" | /*) ;; *) sw=$(pwd)/$sw ;; esac
 name=integration-metrics-api
 passed=0
 failed=0
@@ -32,6 +42,7 @@ check_has() {
 	case $3 in *"$2"*) ok "$1" ;; *) bad "$1" "expected to contain: $2" "actual: $3" ;; esac
 }
 finish() {
+	[ -z "$sw" ] || sw_stop
 	echo "$name: $passed passed, $failed failed"
 	[ "$failed" -eq 0 ]
 	exit $?
@@ -44,13 +55,17 @@ for tool in python3 curl; do
 	fi
 done
 [ -x "$bin" ] || { bad "binary" "'$bin' is not an executable"; finish; }
+if [ -n "$sw" ]; then
+	. "$(dirname "$0")/serve_lib.sh"
+	[ -x "$sw" ] || { sw=""; bad "scalewise" "'${2:-}' is not an executable"; finish; }
+fi
 
 tmp=$(mktemp -d)
 srv_pid=""
 poll_pid=""
 cleanup() {
 	exec 3>&- 2>/dev/null
-	for p in $poll_pid $srv_pid; do
+	for p in $poll_pid ${sw_pid:-} $srv_pid; do
 		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
 	done
 	rm -rf "$tmp"
@@ -94,6 +109,27 @@ put() {
 put stats.json '{"components": {"worker": {"tasks": 37, "busy": true}}, "queues": [{"n": 4}, {"n": 9}]}'
 start_server
 if wait_ready; then ok "http.server ready"; else bad "http.server ready"; finish; fi
+
+# --- through scalewise serve: the number in hpa.json is what the HPA sees -------------
+if [ -n "$sw" ]; then
+	put hpa.json '{"components": {"worker": {"tasks": 37}}}'
+	cat >"$tmp/scalewise.yaml" <<YAML
+auth: {mode: anonymous}
+sources:
+  stats: {type: metrics-api, url: "http://127.0.0.1:$port/"}
+metrics:
+  - name: worker_tasks
+    source: stats
+    interval: 1s
+    params: {url: hpa.json, valueLocation: components.worker.tasks}
+YAML
+	sw_start "$tmp/scalewise.yaml"
+	sw_wait_value "served: 37 in the document, the HPA sees 37" worker_tasks 37 30
+	put hpa.json '{"components": {"worker": {"tasks": 12}}}'
+	sw_wait_value "served: follows the document to 12" worker_tasks 12 30
+	put hpa.json '{"components": {"worker": {"tasks": "1.5k"}}}'
+	sw_wait_value "served: a quantity string 1.5k is 1500" worker_tasks 1500 30
+fi
 
 base="http://127.0.0.1:$port"
 src="{\"url\": \"$base/\", \"timeout\": \"5s\"}"
@@ -153,12 +189,21 @@ poll_line() {
 check "poll: first fetch" "ok 37" "$(poll_line 1)"
 put stats.json '{"components": {"worker": {"tasks": 38}}}'
 check "poll: the same source sees the change" "ok 38" "$(poll_line 2)"
+[ -z "$sw" ] || sw_baseline worker_tasks source
 stop_server
 check "server stopped: a source error" "error (source): cannot reach $u: Connection refused" "$(poll_line 3)"
+if [ -n "$sw" ]; then
+	sw_wait_down "served: server stopped, 503" worker_tasks stats \
+		"cannot reach 'http://127.0.0.1:$port/hpa.json': Connection refused" 'Connection refused' 30
+	sw_wait_errors "served: source errors counted on /metrics" worker_tasks source "$sw_before" 30
+	put hpa.json '{"components": {"worker": {"tasks": 39}}}'
+fi
 put stats.json '{"components": {"worker": {"tasks": 39}}}'
 start_server
 if wait_ready; then ok "http.server restarted on its port"; else bad "http.server restarted"; fi
 check "server back: the same source recovers" "ok 39" "$(poll_line 4)"
+# the circuit breaker's back-off (1 s doubling) bounds how soon serve probes again
+[ -z "$sw" ] || sw_wait_value "served: server back, the HPA sees the new 39" worker_tasks 39 90
 exec 3>&-
 wait "$poll_pid"
 check "poll driver exits cleanly" 0 $?

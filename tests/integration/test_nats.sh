@@ -1,5 +1,5 @@
 #!/bin/sh
-# test_nats.sh BIN — the nats-jetstream scaler against a real nats-server
+# test_nats.sh BIN [SCALEWISE] — the nats-jetstream scaler against a real nats-server
 # with JetStream, from Debian's nats-server package.
 #
 # BIN is build/tests/test_nats_jetstream (or its ASan build): with arguments
@@ -12,10 +12,20 @@
 # fetched but not acknowledged. Then: missing account, stream and consumer
 # named in errors; a server without JetStream; the server stopped (a source
 # error) and restarted on its store (the same open source recovers).
+#
+# SCALEWISE (optional, build/asan/scalewise from make) adds the HTTPS API:
+# `scalewise serve` (anonymous auth, interval 1s) reads ORDERS/worker from the
+# same server; the metric serves the real 0, then 37 for 37 published, follows
+# the acks to 27, answers 503 naming "cannot reach" while the server is
+# stopped with the errors counted on /metrics, serves 27 again once the
+# server is back on its store and follows new messages to 30. serve must exit
+# 0 and its log must hold no sanitizer report.
 # Ends with "integration-nats: N passed, N failed"; exit 1 on a failure.
 set -u
-bin=${1:?usage: $0 PATH_TO_TEST_BINARY}
+bin=${1:?usage: $0 PATH_TO_TEST_BINARY [PATH_TO_SCALEWISE]}
 case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
+sw=${2:-}
+case $sw in "" | /*) ;; *) sw=$(pwd)/$sw ;; esac
 name=integration-nats
 passed=0
 failed=0
@@ -31,6 +41,7 @@ check() {
 	if [ "$3" = "$2" ]; then ok "$1"; else bad "$1" "expected: $2" "actual:   $3"; fi
 }
 finish() {
+	[ -z "$sw" ] || sw_stop
 	echo "$name: $passed passed, $failed failed"
 	[ "$failed" -eq 0 ]
 	exit $?
@@ -44,6 +55,10 @@ for tool in nats-server curl python3; do
 	fi
 done
 [ -x "$bin" ] || { bad "binary" "'$bin' is not an executable"; finish; }
+if [ -n "$sw" ]; then
+	. "$(dirname "$0")/serve_lib.sh"
+	[ -x "$sw" ] || { sw=""; bad "scalewise" "'${2:-}' is not an executable"; finish; }
+fi
 
 tmp=$(mktemp -d)
 nats_pid=""
@@ -51,7 +66,7 @@ plain_pid=""
 poll_pid=""
 cleanup() {
 	exec 3>&- 2>/dev/null
-	for p in $poll_pid $nats_pid $plain_pid; do
+	for p in $poll_pid ${sw_pid:-} $nats_pid $plain_pid; do
 		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
 	done
 	rm -rf "$tmp"
@@ -228,6 +243,22 @@ if wait_ready "$plain_pid" "$plain_mon" "$tmp/plain.log"; then ok "nats-server w
 out=$(natsc stream:ORDERS consumer:ORDERS/worker consumer:ORDERS/audit stream:EVENTS consumer:EVENTS/worker)
 check "streams and pull consumers created over the NATS protocol" "" "$out"
 
+# --- through scalewise serve: what the HPA sees ----------------------------------------
+if [ -n "$sw" ]; then
+	cat >"$tmp/scalewise.yaml" <<YAML
+auth: {mode: anonymous}
+sources:
+  nats: {type: nats-jetstream, url: "http://127.0.0.1:$mon_port"}
+metrics:
+  - name: orders_backlog
+    source: nats
+    interval: 1s
+    params: {stream: ORDERS, consumer: worker}
+YAML
+	sw_start "$tmp/scalewise.yaml"
+	sw_wait_value "served: a new consumer has a real 0" orders_backlog 0 30
+fi
+
 src="{\"url\": \"http://127.0.0.1:$mon_port\", \"timeout\": \"5s\"}"
 f() { "$bin" fetch "$src" "$1" 2>&1; }
 jsz="http://127.0.0.1:$mon_port/jsz?..."
@@ -235,10 +266,12 @@ jsz="http://127.0.0.1:$mon_port/jsz?..."
 check "a new consumer has a real 0" "0" "$(f '{"stream": "ORDERS", "consumer": "worker"}')"
 check "published 37" "" "$(natsc 'pub:ORDERS.new*37' 'pub:EVENTS.x*3')"
 check "37 published, 37 read" "37" "$(f '{"stream": "ORDERS", "consumer": "worker"}')"
+[ -z "$sw" ] || sw_wait_value "served: 37 published, the HPA sees 37" orders_backlog 37 30
 check "5 fetched, not acknowledged: num_pending 32 + num_ack_pending 5" "37" \
 	"$(natsc take:ORDERS/worker/5 && f '{"stream": "ORDERS", "consumer": "worker"}')"
 check "10 more fetched and acknowledged: 22 + 5" "27" \
 	"$(natsc ack:ORDERS/worker/10 && f '{"stream": "ORDERS", "consumer": "worker"}')"
+[ -z "$sw" ] || sw_wait_value "served: follows the acks to 27" orders_backlog 27 30
 check "another consumer of the stream keeps its own count" "37" "$(f '{"stream": "ORDERS", "consumer": "audit"}')"
 check "the same consumer name in another stream" "3" "$(f '{"stream": "EVENTS", "consumer": "worker"}')"
 check "account \$G named explicitly" "27" "$(f '{"account": "$G", "stream": "ORDERS", "consumer": "worker"}')"
@@ -273,8 +306,13 @@ poll_line() {
 }
 check "poll: first fetch" "ok 27" "$(poll_line 1)"
 check "poll: second fetch" "ok 27" "$(poll_line 2)"
+[ -z "$sw" ] || sw_baseline orders_backlog source
 stop_nats
 check "nats-server stopped: a source error" "error (source): cannot reach '$jsz': Connection refused" "$(poll_line 3)"
+if [ -n "$sw" ]; then
+	sw_wait_down "served: nats-server stopped, 503" orders_backlog nats "cannot reach '$jsz': Connection refused" 'Connection refused' 30
+	sw_wait_errors "served: source errors counted on /metrics" orders_backlog source "$sw_before" 30
+fi
 start_nats
 if wait_ready "$nats_pid" "$mon_port" "$tmp/nats.log"; then ok "nats-server restarted on its store"; else bad "nats-server restarted"; fi
 # the stream and consumer come back from the store; poll until they are loaded
@@ -286,7 +324,10 @@ while [ "$out" != "ok 27" ] && [ $k -lt 50 ]; do
 	out=$(poll_line $k)
 done
 check "nats-server back: the same source reads 27 again" "ok 27" "$out"
+# the circuit breaker's back-off (1 s doubling) bounds how soon serve probes again
+[ -z "$sw" ] || sw_wait_value "served: nats-server back, the HPA sees 27 again" orders_backlog 27 90
 check "and follows new messages" "ok 30" "$(natsc 'pub:ORDERS.new*3' && poll_line $((k + 1)))"
+[ -z "$sw" ] || sw_wait_value "served: and follows new messages to 30" orders_backlog 30 30
 exec 3>&-
 wait "$poll_pid"
 check "poll driver exits cleanly" 0 $?

@@ -1,5 +1,5 @@
 #!/bin/sh
-# test_rabbitmq.sh BIN — the rabbitmq scaler against a real RabbitMQ with the
+# test_rabbitmq.sh BIN [SCALEWISE] — the rabbitmq scaler against a real RabbitMQ with the
 # management plugin, from Debian's rabbitmq-server package.
 #
 # BIN is build/tests/test_rabbitmq (or its ASan build): with arguments it is a
@@ -13,10 +13,19 @@
 # every second here, show them: the scaler must read 37 for 37 published;
 # regex over queue names; a 404; a wrong password; the broker stopped
 # (a source error) and restarted (the same open source recovers).
+#
+# SCALEWISE (optional, build/asan/scalewise from make) adds the HTTPS API on
+# the same broker (no second start): `scalewise serve` (anonymous auth, the
+# monitoring user, interval 1s) serves orders as 37 for 37 published and
+# orders-eu following 5 to 3, answers 503 naming "cannot reach" while the
+# broker is stopped with the errors counted on /metrics, and serves 37 again
+# once it is back. serve must exit 0 and its log must hold no sanitizer report.
 # Ends with "integration-rabbitmq: N passed, N failed"; exit 1 on a failure.
 set -u
-bin=${1:?usage: $0 PATH_TO_TEST_BINARY}
+bin=${1:?usage: $0 PATH_TO_TEST_BINARY [PATH_TO_SCALEWISE]}
 case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
+sw=${2:-}
+case $sw in "" | /*) ;; *) sw=$(pwd)/$sw ;; esac
 name=integration-rabbitmq
 passed=0
 failed=0
@@ -35,6 +44,7 @@ check_has() {
 	case $3 in *"$2"*) ok "$1" ;; *) bad "$1" "expected to contain: $2" "actual: $3" ;; esac
 }
 finish() {
+	[ -z "$sw" ] || sw_stop
 	echo "$name: $passed passed, $failed failed"
 	[ "$failed" -eq 0 ]
 	exit $?
@@ -48,6 +58,10 @@ for tool in rabbitmq-server curl epmd; do
 	fi
 done
 [ -x "$bin" ] || { bad "binary" "'$bin' is not an executable"; finish; }
+if [ -n "$sw" ]; then
+	. "$(dirname "$0")/serve_lib.sh"
+	[ -x "$sw" ] || { sw=""; bad "scalewise" "'${2:-}' is not an executable"; finish; }
+fi
 # Debian's rabbitmq-server is a wrapper that switches to the rabbitmq user and
 # logs under /var/log; the scripts it wraps sit beside it and run as anyone.
 rmq_dir=$(dirname "$(readlink -f "$(command -v rabbitmq-server)")")
@@ -78,6 +92,7 @@ cleanup() {
 	exec 3>&- 2>/dev/null
 	[ -n "$traffic_pid" ] && kill "$traffic_pid" 2>/dev/null && wait "$traffic_pid" 2>/dev/null
 	[ -n "$poll_pid" ] && kill "$poll_pid" 2>/dev/null && wait "$poll_pid" 2>/dev/null
+	[ -n "${sw_pid:-}" ] && kill "$sw_pid" 2>/dev/null && wait "$sw_pid" 2>/dev/null
 	stop_rabbit
 	[ -n "${epmd_port:-}" ] && epmd -port "$epmd_port" -kill >/dev/null 2>&1
 	rm -rf "$tmp"
@@ -187,6 +202,28 @@ fi
 
 src="{\"url\": \"http://127.0.0.1:$mgmt_port\", \"timeout\": \"5s\", \"basicAuth\": {\"username\": \"scalewise\", \"passwordFile\": \"$tmp/password\"}}"
 f() { "$bin" fetch "$src" "$1" 2>&1; }
+
+# --- through scalewise serve: what the HPA sees, from the same broker -----------------
+if [ -n "$sw" ]; then
+	cat >"$tmp/scalewise.yaml" <<YAML
+auth: {mode: anonymous}
+sources:
+  rabbit:
+    type: rabbitmq
+    url: "http://127.0.0.1:$mgmt_port"
+    basicAuth: {username: scalewise, passwordFile: "$tmp/password"}
+metrics:
+  - name: orders_depth
+    source: rabbit
+    interval: 1s
+    params: {queueName: orders}
+  - name: orders_eu_depth
+    source: rabbit
+    interval: 1s
+    params: {queueName: orders-eu}
+YAML
+	sw_start "$tmp/scalewise.yaml"
+fi
 # until METRIC EXPECTED: fetches until the value is EXPECTED (RabbitMQ's
 # statistics lag by up to a collection interval); 20 s at most; prints the last answer
 until_value() {
@@ -203,6 +240,10 @@ until_value() {
 
 if publish orders 37 && publish orders-eu 5 && publish audit 3; then ok "published 37 + 5 + 3 messages"; else bad "published"; fi
 check "QueueLength: 37 published, 37 read" "37" "$(until_value '{"queueName": "orders"}' 37)"
+if [ -n "$sw" ]; then
+	sw_wait_value "served: 37 published, the HPA sees 37" orders_depth 37 30
+	sw_wait_value "served: 5 published to orders-eu" orders_eu_depth 5 30
+fi
 check "excludeUnacknowledged: no consumer, all 37 are ready" "37" \
 	"$(f '{"queueName": "orders", "excludeUnacknowledged": true}')"
 check "useRegex sum over ^orders" "42" "$(until_value '{"queueName": "^orders", "useRegex": true}' 42)"
@@ -256,6 +297,7 @@ else
 	bad "took 2 messages from orders-eu"
 fi
 check "QueueLength follows a decrease" "3" "$(until_value '{"queueName": "orders-eu"}' 3)"
+[ -z "$sw" ] || sw_wait_value "served: follows the decrease to 3" orders_eu_depth 3 30
 
 qurl="http://127.0.0.1:$mgmt_port/api/queues/%2F"
 check "a missing queue is an answer error naming it" \
@@ -290,9 +332,15 @@ poll_line() {
 }
 check "poll: first fetch" "ok 37" "$(poll_line 1)"
 check "poll: second fetch" "ok 37" "$(poll_line 2)"
+[ -z "$sw" ] || sw_baseline orders_depth source
 stop_rabbit
 check "rabbitmq stopped: a source error" \
 	"error (source): cannot reach '$qurl/orders?...': Connection refused" "$(poll_line 3)"
+if [ -n "$sw" ]; then
+	sw_wait_down "served: rabbitmq stopped, 503" orders_depth rabbit \
+		"cannot reach '$qurl/orders?...': Connection refused" 'Connection refused' 30
+	sw_wait_errors "served: source errors counted on /metrics" orders_depth source "$sw_before" 30
+fi
 t0=$(date +%s)
 start_rabbit
 if wait_ready; then ok "rabbitmq restarted in $(($(date +%s) - t0)) s"; else bad "rabbitmq restarted"; fi
@@ -305,6 +353,11 @@ while [ "$out" != "ok 37" ] && [ $k -lt 100 ]; do
 	out=$(poll_line $k)
 done
 check "rabbitmq back: the same source reads 37 again" "ok 37" "$out"
+# the circuit breaker's back-off (1 s doubling, up to 60 s) bounds how soon serve probes again
+if [ -n "$sw" ]; then
+	sw_wait_value "served: rabbitmq back, the HPA sees 37 again" orders_depth 37 90
+	sw_wait_value "served: and 3 in orders-eu" orders_eu_depth 3 30
+fi
 exec 3>&-
 wait "$poll_pid"
 check "poll driver exits cleanly" 0 $?
