@@ -281,17 +281,8 @@ static void load_sources(const cJSON *obj, struct config *c, bool plugins_failed
 		}
 		src->scaler = registry_find(type->valuestring);
 		if (!src->scaler) {
-			bool planned = false;
-			for (size_t i = 0; registry_planned[i]; i++)
-				if (!strcmp(registry_planned[i], type->valuestring))
-					planned = true;
 			char tpath[320];
 			snprintf(tpath, sizeof tpath, "%s.type", path);
-			if (planned) {
-				errlist_add(errs, tpath, "'%s' is not built yet in this version of scalewise",
-					    type->valuestring);
-				continue;
-			}
 			if (plugins_failed)
 				continue;
 			const char *names[64];

@@ -19,9 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Built-in scalers, in the order `scalewise check --explain` lists them.
- * To add one: include its header above, add its descriptor here, and drop
- * its name from registry_planned. */
+/* Built-in scalers. To add one: include its header above and add its
+ * descriptor here. */
 static const struct sw_scaler_type *const builtins[] = {
 	&scaler_prometheus,
 	&scaler_cron,
@@ -34,9 +33,6 @@ static const struct sw_scaler_type *const builtins[] = {
 	NULL,
 };
 
-const char *const registry_planned[] = {
-	NULL,
-};
 
 /* ------------------------------------------------------------------------ */
 /* plugin table: append-only, published with a release store of the count  */
@@ -100,9 +96,6 @@ size_t registry_names(const char **out, size_t max)
 	size_t np = atomic_load_explicit(&nplugins, memory_order_acquire);
 	for (size_t i = 0; i < np && n < max; i++)
 		out[n++] = plugins[i].type.name;
-	for (size_t i = 0; registry_planned[i] && n < max; i++)
-		if (!registry_find(registry_planned[i]))
-			out[n++] = registry_planned[i];
 	return n;
 }
 

@@ -21,12 +21,8 @@
  * pointer stays valid for the life of the process. */
 const struct sw_scaler_type *registry_find(const char *name);
 
-/* Source types that are part of the design but not built into this binary yet
- * (a config naming one fails `check` with "not built yet"); NULL-terminated. */
-extern const char *const registry_planned[];
-
-/* Writes up to max known type names into out ("static", built-ins, plugins,
- * then planned types not yet registered); returns the count. */
+/* Writes up to max known type names into out ("static", built-ins, then
+ * plugins); returns the count. */
 size_t registry_names(const char **out, size_t max);
 
 /*

@@ -115,7 +115,6 @@ static void test_errors_name_paths(void **st)
 	assert_true(has_error(&e, "server.securePort: 70000 is out of range [0, 65535]"));
 	assert_true(has_error(&e, "server.bogus: unknown key"));
 	assert_true(has_error(&e, "auth.mode: 'nobody' is not one of delegated, anonymous"));
-	assert_true(has_error(&e, "sources.q.type: 'redis' is not built yet"));
 	assert_true(has_error(&e, "sources.w.type: unknown source type 'promethus'; did you mean \"prometheus\"?"));
 	assert_true(has_error(&e, "sources.n: type: required"));
 	assert_true(has_error(&e, "metrics[0].smothing: unknown key; did you mean \"smoothing\"?"));
