@@ -98,6 +98,7 @@ bench: all
 	@tests/bench/run.sh
 	@sh tests/bench/auth.sh
 	@sh tests/bench/poller.sh
+	@sh tests/bench/scalers.sh
 	@sh tests/bench/simulate.sh
 
 # fuzz targets (libFuzzer, clang): `make fuzz` builds them, scripts/fuzz.sh runs each a while
