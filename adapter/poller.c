@@ -13,6 +13,9 @@
 #include "statefile.h"
 
 #include <errno.h>
+#include <malloc.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -22,6 +25,8 @@
 #include <time.h>
 
 #define MAX_WORKERS 32
+#define SCHED_COALESCE_MS 20
+#define WORKER_NICE 10
 
 enum fetch_reason { FR_SOURCE, FR_ANSWER, FR_TIMEOUT, FR_CIRCUIT_OPEN, FR_NO_SAMPLES, FR_TOO_MANY, FR_NOT_FINITE, FR_COUNT };
 static const char *const reason_names[FR_COUNT] = { "source", "answer", "timeout", "circuit_open", "no_samples",
@@ -87,6 +92,7 @@ struct target {
 	_Atomic int64_t last_used_ms;
 	bool fetched_once;
 	bool warmed;               /* the warm start was tried */
+	bool phased;               /* the poll phase was randomised (see reschedule) */
 	pthread_cond_t first_done;
 	pthread_mutex_t mu;        /* consumers and their series: run_target, save, render */
 };
@@ -582,7 +588,13 @@ static void run_target(struct poller *p, struct target *t, int64_t deadline)
 		publish(c, end, NULL);
 	}
 	pthread_mutex_unlock(&t->mu);
+	size_t nsamples = batch.n;
 	batch_release(&batch);
+	/* a large answer leaves its parse and batch memory behind in the heap of
+	 * this worker thread: hand it back so RSS follows the series kept, not
+	 * the biggest answer seen */
+	if (nsamples >= 1000)
+		malloc_trim(0);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -598,6 +610,14 @@ static void reschedule(struct poller *p, struct target *t, int64_t now)
 {
 	int64_t jitter = t->interval_ms / 50; /* ±2 % */
 	int64_t j = jitter ? (int64_t)(rnd(p) % (unsigned)(2 * jitter + 1)) - jitter : 0;
+	if (!t->phased) {
+		/* the first polls all run within a second of start, so values come
+		 * fast; the second one lands at a random phase of the interval, so
+		 * that from then on the polls of many metrics are spread evenly
+		 * instead of arriving in one burst every interval */
+		t->phased = true;
+		j = (int64_t)(rnd(p) % (unsigned)(t->interval_ms > 1 ? t->interval_ms : 1)) - t->interval_ms / 2;
+	}
 	t->next_due_ms += t->interval_ms + j;
 	if (t->next_due_ms < now)
 		t->next_due_ms = now + t->interval_ms / 4;
@@ -609,6 +629,10 @@ static void target_free(struct target *t);
 static void *worker_main(void *arg)
 {
 	struct poller *p = arg;
+	/* fetches yield the CPU to the threads answering the HPA: a request must
+	 * not wait behind a burst of polls (Linux nice values are per thread) */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), WORKER_NICE))
+		LOGD("worker priority unchanged", LF_S("error", strerror(errno)));
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		while (!p->stopping && p->qlen == 0)
@@ -663,7 +687,10 @@ static void *sched_main(void *arg)
 	int64_t last_sweep = now_ms();
 	while (!p->stopping) {
 		int64_t now = now_ms();
-		while (p->nheap && p->heap[0]->next_due_ms <= now) {
+		/* targets due within the next few milliseconds go out with this
+		 * wake-up: fewer wake-ups of the scheduler and the workers when
+		 * thousands of polls are spread over an interval */
+		while (p->nheap && p->heap[0]->next_due_ms <= now + SCHED_COALESCE_MS) {
 			struct target *t = heap_pop(p);
 			t->busy = true;
 			p->queue[(p->qhead + p->qlen) % p->qcap] = t;
