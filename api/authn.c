@@ -11,7 +11,9 @@
 #include <errno.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/core_names.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
@@ -355,6 +357,7 @@ struct authn {
 	struct kube_cache *tokens;     /* HMAC(token) -> "Y"+user JSON | "N" | "E"+error */
 	struct kube_cache *chains;     /* generation + SHA-256(chain) -> "Y" | "E"+error */
 	unsigned char hmac_key[32];
+	EVP_MAC_CTX *hmac_proto;       /* HMAC-SHA256 keyed with hmac_key, duplicated per request */
 	long token_ttl_ms;
 	long poll_ms;
 	int64_t (*clock)(void);
@@ -531,6 +534,34 @@ uint64_t authn_generation(struct authn *a)
 	return atomic_load(&a->swaps);
 }
 
+/* The HMAC is keyed once: OpenSSL 3's one-shot HMAC() looks the algorithm up
+ * on every call, which costs more than the rest of a cached token check. */
+static int hmac_proto_init(struct authn *a)
+{
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	if (!mac)
+		return -1;
+	a->hmac_proto = EVP_MAC_CTX_new(mac);
+	EVP_MAC_free(mac);
+	char digest[] = "SHA256";
+	OSSL_PARAM params[] = { OSSL_PARAM_construct_utf8_string("digest", digest, 0), OSSL_PARAM_construct_end() };
+	if (!a->hmac_proto || !EVP_MAC_init(a->hmac_proto, a->hmac_key, sizeof a->hmac_key, params))
+		return -1;
+	return 0;
+}
+
+/* HMAC-SHA256 of the token under the per-process key: the cache key, so raw
+ * tokens are never kept. Any thread. */
+static int token_key(const struct authn *a, const char *tok, size_t tlen, unsigned char key[32])
+{
+	EVP_MAC_CTX *c = EVP_MAC_CTX_dup(a->hmac_proto);
+	size_t out = 0;
+	int ok = c && EVP_MAC_update(c, (const unsigned char *)tok, tlen) && EVP_MAC_final(c, key, &out, 32) &&
+		 out == 32;
+	EVP_MAC_CTX_free(c);
+	return ok ? 0 : -1;
+}
+
 struct authn *authn_new(const struct authn_opts *o, struct kube *k, char *err, size_t errlen)
 {
 	struct authn *a = calloc(1, sizeof *a);
@@ -554,7 +585,7 @@ struct authn *authn_new(const struct authn_opts *o, struct kube *k, char *err, s
 	a->tokens = kube_cache_new(8192);
 	a->chains = kube_cache_new(1024);
 	if (!a->tokens || !a->chains || RAND_bytes(a->hmac_key, sizeof a->hmac_key) != 1 ||
-	    strlist_set(&a->static_allowed, o->allowed_names, o->nallowed_names)) {
+	    strlist_set(&a->static_allowed, o->allowed_names, o->nallowed_names) || hmac_proto_init(a)) {
 		snprintf(err, errlen, "out of memory or no random bytes for the token cache key");
 		authn_free(a);
 		return NULL;
@@ -632,6 +663,7 @@ void authn_free(struct authn *a)
 	strlist_release(&a->static_allowed);
 	free(a->ca_file);
 	OPENSSL_cleanse(a->hmac_key, sizeof a->hmac_key);
+	EVP_MAC_CTX_free(a->hmac_proto);
 	pthread_rwlock_destroy(&a->lock);
 	pthread_mutex_destroy(&a->refresh_mu);
 	pthread_mutex_destroy(&a->stop_mu);
@@ -1152,8 +1184,10 @@ static int auth_token(struct authn *a, const char *tok, size_t tlen, struct auth
 		return -1;
 	}
 	unsigned char key[32];
-	unsigned int klen = 0;
-	HMAC(EVP_sha256(), a->hmac_key, sizeof a->hmac_key, (const unsigned char *)tok, tlen, key, &klen);
+	if (token_key(a, tok, tlen, key)) {
+		snprintf(why, whylen, "cannot hash the bearer token");
+		return -1;
+	}
 	char *val = NULL;
 	size_t vlen = 0;
 	int64_t now = a->clock();
