@@ -171,3 +171,36 @@ int jsonhttp_encode(const char *s, char *out, size_t n)
 	out[o] = 0;
 	return 0;
 }
+
+int jsonhttp_open(struct jsonhttp_state *st, const struct http_source_params *p, bool url_optional,
+		  const struct sw_host *host, char *err, size_t errlen)
+{
+	const char *base = p->url && *p->url ? p->url : NULL;
+	if (!base && !url_optional) {
+		snprintf(err, errlen, "url is required");
+		return -1;
+	}
+	if (base && jsonhttp_url_check(base, "url", err, errlen))
+		return -1;
+	struct jsonhttp_state s = { .host = host };
+	s.http = http_client_new(p, err, errlen);
+	if (!s.http)
+		return -1;
+	if (base) {
+		s.base = strdup(base);
+		if (!s.base) {
+			snprintf(err, errlen, "out of memory");
+			http_client_free(s.http);
+			return -1;
+		}
+	}
+	*st = s;
+	return 0;
+}
+
+void jsonhttp_close(struct jsonhttp_state *st)
+{
+	http_client_free(st->http);
+	free(st->base);
+	memset(st, 0, sizeof *st);
+}

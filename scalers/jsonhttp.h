@@ -8,6 +8,7 @@
 #ifndef SW_JSONHTTP_H
 #define SW_JSONHTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,22 @@
  * message does not repeat them:
  *   url 'http://rabbit:15672/' must not hold credentials; use basicAuth.username and basicAuth.passwordFile */
 int jsonhttp_url_check(const char *url, const char *what, char *err, size_t errlen);
+
+/* The per-source state of the JSON-over-HTTP scalers (metrics-api, rabbitmq,
+ * nats-jetstream): the host table, a client for the source's connection
+ * options, and the source's url (NULL when it has none). */
+struct jsonhttp_state {
+	const struct sw_host *host;
+	struct http_client *http;
+	char *base;
+};
+
+/* The shared open op: checks the source's url (required unless url_optional),
+ * makes the client. 0, or -1 with a message and st untouched. */
+int jsonhttp_open(struct jsonhttp_state *st, const struct http_source_params *p, bool url_optional,
+		  const struct sw_host *host, char *err, size_t errlen);
+/* The shared close op. */
+void jsonhttp_close(struct jsonhttp_state *st);
 
 /* Whom an HTTP status blames: the server when it failed or is overloaded
  * (5xx, 408, 429), the request or the set-up otherwise. */

@@ -24,12 +24,6 @@ struct mapi_metric {
 	char *format;
 };
 
-struct mapi_state {
-	const struct sw_host *host;
-	struct http_client *http;
-	char *base; /* the source's url, or NULL */
-};
-
 /* The URL a metric reads: its own full URL, or its path joined to the
  * source's base. A malloc'd string, or NULL with a message. */
 static char *metric_url(const char *base, const struct mapi_metric *m, char *err, size_t errlen)
@@ -63,25 +57,8 @@ static char *metric_url(const char *base, const struct mapi_metric *m, char *err
 
 static int mapi_open(void *state, const void *source_params, const struct sw_host *host, char *err, size_t errlen)
 {
-	struct mapi_state *st = state;
 	const struct mapi_source *p = source_params;
-	const char *base = p->http.url && *p->http.url ? p->http.url : NULL;
-	if (base && jsonhttp_url_check(base, "url", err, errlen))
-		return -1;
-	st->http = http_client_new(&p->http, err, errlen);
-	if (!st->http)
-		return -1;
-	if (base) {
-		st->base = strdup(base);
-		if (!st->base) {
-			snprintf(err, errlen, "out of memory");
-			http_client_free(st->http);
-			memset(st, 0, sizeof *st);
-			return -1;
-		}
-	}
-	st->host = host;
-	return 0;
+	return jsonhttp_open(state, &p->http, true, host, err, errlen);
 }
 
 static int mapi_check_metric(const void *source_params, const struct sw_request *req, char *err, size_t errlen)
@@ -108,7 +85,7 @@ static int mapi_check_metric(const void *source_params, const struct sw_request 
 static int mapi_fetch(void *state, const void *source_params, const struct sw_request *req, struct sw_batch *out,
 		      char *err, size_t errlen)
 {
-	struct mapi_state *st = state;
+	struct jsonhttp_state *st = state;
 	const struct mapi_metric *m = req->params;
 	char msg[1024];
 	struct valuepath vp;
@@ -148,10 +125,7 @@ static int mapi_fetch(void *state, const void *source_params, const struct sw_re
 
 static void mapi_close(void *state)
 {
-	struct mapi_state *st = state;
-	http_client_free(st->http);
-	free(st->base);
-	memset(st, 0, sizeof *st);
+	jsonhttp_close(state);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -179,7 +153,7 @@ const struct sw_scaler_type scaler_metrics_api = {
 	.name = "metrics-api",
 	.flags = SW_SCALER_CONCURRENT,
 	.query = SW_QUERY_NONE,
-	.state_size = sizeof(struct mapi_state),
+	.state_size = sizeof(struct jsonhttp_state),
 	.source_params_size = sizeof(struct mapi_source),
 	.source_params = mapi_source_params,
 	.n_source_params = sizeof mapi_source_params / sizeof mapi_source_params[0],

@@ -25,11 +25,6 @@ struct njs_metric {
 	char *consumer;
 };
 
-struct njs_state {
-	const struct sw_host *host;
-	struct http_client *http;
-	char *base;
-};
 
 static int metric_ok(const struct njs_metric *m, char *err, size_t errlen)
 {
@@ -137,26 +132,8 @@ static int jsz_lag(const cJSON *root, const struct njs_metric *m, double *out, c
 
 static int njs_open(void *state, const void *source_params, const struct sw_host *host, char *err, size_t errlen)
 {
-	struct njs_state *st = state;
 	const struct njs_source *p = source_params;
-	if (!p->http.url || !*p->http.url) {
-		snprintf(err, errlen, "url is required");
-		return -1;
-	}
-	if (jsonhttp_url_check(p->http.url, "url", err, errlen))
-		return -1;
-	st->http = http_client_new(&p->http, err, errlen);
-	if (!st->http)
-		return -1;
-	st->base = strdup(p->http.url);
-	if (!st->base) {
-		snprintf(err, errlen, "out of memory");
-		http_client_free(st->http);
-		memset(st, 0, sizeof *st);
-		return -1;
-	}
-	st->host = host;
-	return 0;
+	return jsonhttp_open(state, &p->http, false, host, err, errlen);
 }
 
 static int njs_check_metric(const void *source_params, const struct sw_request *req, char *err, size_t errlen)
@@ -167,7 +144,7 @@ static int njs_check_metric(const void *source_params, const struct sw_request *
 static int njs_fetch(void *state, const void *source_params, const struct sw_request *req, struct sw_batch *out,
 		     char *err, size_t errlen)
 {
-	struct njs_state *st = state;
+	struct jsonhttp_state *st = state;
 	const struct njs_metric *m = req->params;
 	if (metric_ok(m, err, errlen))
 		return ERR_ANSWER;
@@ -209,10 +186,7 @@ static int njs_fetch(void *state, const void *source_params, const struct sw_req
 
 static void njs_close(void *state)
 {
-	struct njs_state *st = state;
-	http_client_free(st->http);
-	free(st->base);
-	memset(st, 0, sizeof *st);
+	jsonhttp_close(state);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -237,7 +211,7 @@ const struct sw_scaler_type scaler_nats_jetstream = {
 	.name = "nats-jetstream",
 	.flags = SW_SCALER_CONCURRENT,
 	.query = SW_QUERY_NONE,
-	.state_size = sizeof(struct njs_state),
+	.state_size = sizeof(struct jsonhttp_state),
 	.source_params_size = sizeof(struct njs_source),
 	.source_params = njs_source_params,
 	.n_source_params = sizeof njs_source_params / sizeof njs_source_params[0],

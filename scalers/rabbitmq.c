@@ -34,11 +34,6 @@ struct rmq_metric {
 	int64_t page_size;
 };
 
-struct rmq_state {
-	const struct sw_host *host;
-	struct http_client *http;
-	char *base;
-};
 
 enum rmq_mode { MODE_LENGTH, MODE_PUBLISH_RATE, MODE_DELIVER_RATE };
 enum rmq_op { OP_SUM, OP_AVG, OP_MAX };
@@ -222,7 +217,7 @@ static char *queues_url(const char *base, const char *vhost, const char *queue, 
 }
 
 /* Reads one queue by name. */
-static int fetch_one(struct rmq_state *st, const struct rmq_metric *m, const char *vhost, const struct rmq_plan *pl,
+static int fetch_one(struct jsonhttp_state *st, const struct rmq_metric *m, const char *vhost, const struct rmq_plan *pl,
 		     int64_t deadline_ms, double *v, char *err, size_t errlen)
 {
 	char *url = queues_url(st->base, vhost, m->queue, COLUMNS);
@@ -268,7 +263,7 @@ static int fetch_one(struct rmq_state *st, const struct rmq_metric *m, const cha
 
 /* Reads every page of the vhost's queues and aggregates those whose name
  * matches. */
-static int fetch_regex(struct rmq_state *st, const struct rmq_metric *m, const char *vhost,
+static int fetch_regex(struct jsonhttp_state *st, const struct rmq_metric *m, const char *vhost,
 		       const struct rmq_plan *pl, int64_t deadline_ms, double *v, char *err, size_t errlen)
 {
 	struct agg a = { 0 };
@@ -353,26 +348,8 @@ static int fetch_regex(struct rmq_state *st, const struct rmq_metric *m, const c
 
 static int rmq_open(void *state, const void *source_params, const struct sw_host *host, char *err, size_t errlen)
 {
-	struct rmq_state *st = state;
 	const struct rmq_source *p = source_params;
-	if (!p->http.url || !*p->http.url) {
-		snprintf(err, errlen, "url is required");
-		return -1;
-	}
-	if (jsonhttp_url_check(p->http.url, "url", err, errlen))
-		return -1;
-	st->http = http_client_new(&p->http, err, errlen);
-	if (!st->http)
-		return -1;
-	st->base = strdup(p->http.url);
-	if (!st->base) {
-		snprintf(err, errlen, "out of memory");
-		http_client_free(st->http);
-		memset(st, 0, sizeof *st);
-		return -1;
-	}
-	st->host = host;
-	return 0;
+	return jsonhttp_open(state, &p->http, false, host, err, errlen);
 }
 
 static int rmq_check_metric(const void *source_params, const struct sw_request *req, char *err, size_t errlen)
@@ -387,7 +364,7 @@ static int rmq_check_metric(const void *source_params, const struct sw_request *
 static int rmq_fetch(void *state, const void *source_params, const struct sw_request *req, struct sw_batch *out,
 		     char *err, size_t errlen)
 {
-	struct rmq_state *st = state;
+	struct jsonhttp_state *st = state;
 	const struct rmq_metric *m = req->params;
 	struct rmq_plan pl;
 	if (plan_make(m, &pl, err, errlen))
@@ -409,10 +386,7 @@ static int rmq_fetch(void *state, const void *source_params, const struct sw_req
 
 static void rmq_close(void *state)
 {
-	struct rmq_state *st = state;
-	http_client_free(st->http);
-	free(st->base);
-	memset(st, 0, sizeof *st);
+	jsonhttp_close(state);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -451,7 +425,7 @@ const struct sw_scaler_type scaler_rabbitmq = {
 	.name = "rabbitmq",
 	.flags = SW_SCALER_CONCURRENT,
 	.query = SW_QUERY_NONE,
-	.state_size = sizeof(struct rmq_state),
+	.state_size = sizeof(struct jsonhttp_state),
 	.source_params_size = sizeof(struct rmq_source),
 	.source_params = rmq_source_params,
 	.n_source_params = sizeof rmq_source_params / sizeof rmq_source_params[0],
