@@ -97,6 +97,17 @@ struct target {
 	pthread_mutex_t mu;        /* consumers and their series: run_target, save, render */
 };
 
+/* The subscription key of a target, "" for a metric's own target (state file keys). */
+static const char *sub_ns(const struct target *t)
+{
+	return t->is_sub ? t->sub_ns : "";
+}
+
+static const char *sub_sel(const struct target *t)
+{
+	return t->is_sub ? t->sub_sel : "";
+}
+
 struct poller {
 	atomic_int refs;
 	struct runtime *rt;
@@ -290,7 +301,7 @@ static struct series *series_add(struct poller *p, struct target *t, struct cons
 	if (p->restore) {
 		size_t blen;
 		const unsigned char *blob =
-			statefile_find(p->restore, c->m->name, t->is_sub ? t->sub_ns : "", t->is_sub ? t->sub_sel : "",
+			statefile_find(p->restore, c->m->name, sub_ns(t), sub_sel(t),
 				       key, &blen);
 		if (blob) {
 			char err[300];
@@ -355,6 +366,28 @@ static int64_t deadline_for(const struct target *t, int64_t now)
 	return now + d;
 }
 
+/* The fetch request of a target. */
+static struct sw_request target_request(const struct target *t, int64_t now, int64_t deadline)
+{
+	return (struct sw_request){
+		.metric = t->consumers[0].m->name,
+		.query = t->query,
+		.params = t->params,
+		.namespace_ = t->is_sub ? t->sub_ns : NULL,
+		.now_ms = now,
+		.deadline_ms = deadline,
+	};
+}
+
+/* The series of consumer c that sample s belongs to, created (and restored
+ * from the state file) when new; NULL on OOM. Caller holds t->mu. */
+static struct series *series_get(struct poller *p, struct target *t, struct consumer *c, const struct sample *s)
+{
+	size_t pos;
+	struct series *se = series_find(c, s->key, &pos);
+	return se ? se : series_add(p, t, c, s, pos);
+}
+
 /* How far back a consumer's pipeline looks: its longest window. */
 static int64_t lookback_ms(const struct metric_cfg *m)
 {
@@ -386,7 +419,7 @@ static void warm_start(struct poller *p, struct target *t, int64_t deadline)
 	int64_t longest = 0;
 	for (size_t ci = 0; ci < t->nconsumers; ci++) {
 		const struct consumer *c = &t->consumers[ci];
-		if (statefile_has(p->restore, c->m->name, t->is_sub ? t->sub_ns : "", t->is_sub ? t->sub_sel : ""))
+		if (statefile_has(p->restore, c->m->name, sub_ns(t), sub_sel(t)))
 			continue;
 		int64_t w = lookback_ms(c->m);
 		if (w > longest)
@@ -396,14 +429,7 @@ static void warm_start(struct poller *p, struct target *t, int64_t deadline)
 		return;
 	int64_t now = now_ms();
 	int64_t step = t->interval_ms;
-	struct sw_request req = {
-		.metric = t->consumers[0].m->name,
-		.query = t->query,
-		.params = t->params,
-		.namespace_ = t->is_sub ? t->sub_ns : NULL,
-		.now_ms = now,
-		.deadline_ms = deadline,
-	};
+	struct sw_request req = target_request(t, now, deadline);
 	struct sw_batch batch;
 	batch_init(&batch);
 	char err[512] = "";
@@ -418,17 +444,14 @@ static void warm_start(struct poller *p, struct target *t, int64_t deadline)
 	pthread_mutex_lock(&t->mu);
 	for (size_t ci = 0; ci < t->nconsumers; ci++) {
 		struct consumer *c = &t->consumers[ci];
-		if (statefile_has(p->restore, c->m->name, t->is_sub ? t->sub_ns : "", t->is_sub ? t->sub_sel : ""))
+		if (statefile_has(p->restore, c->m->name, sub_ns(t), sub_sel(t)))
 			continue;
 		int64_t from = now - lookback_ms(c->m);
 		for (size_t k = 0; k < batch.n; k++) {
 			const struct sample *s = &batch.items[k];
 			if (s->ts_ms < from || !isfinite(s->value))
 				continue;
-			size_t pos;
-			struct series *se = series_find(c, s->key, &pos);
-			if (!se)
-				se = series_add(p, t, c, s, pos);
+			struct series *se = series_get(p, t, c, s);
 			if (se)
 				pipeline_step(&c->m->pipe, se->st, s->value, s->ts_ms, s->ts_ms);
 		}
@@ -470,14 +493,7 @@ static void run_target(struct poller *p, struct target *t, int64_t deadline)
 			 src->cfg->name, src->br.failures, src->last_error);
 		pthread_mutex_unlock(&src->mu);
 	} else if (opened) {
-		struct sw_request req = {
-			.metric = t->consumers[0].m->name,
-			.query = t->query,
-			.params = t->params,
-			.namespace_ = t->is_sub ? t->sub_ns : NULL,
-			.now_ms = start,
-			.deadline_ms = deadline,
-		};
+		struct sw_request req = target_request(t, start, deadline);
 		bool serial = !(src->st->flags & SW_SCALER_CONCURRENT);
 		if (serial)
 			pthread_mutex_lock(&src->fetch_mu);
@@ -563,10 +579,7 @@ static void run_target(struct poller *p, struct target *t, int64_t deadline)
 			c->series[i].present = false;
 		for (size_t k = 0; k < batch.n; k++) {
 			const struct sample *s = &batch.items[k];
-			size_t pos;
-			struct series *se = series_find(c, s->key, &pos);
-			if (!se)
-				se = series_add(p, t, c, s, pos);
+			struct series *se = series_get(p, t, c, s);
 			if (!se)
 				continue;
 			se->present = true;
@@ -1143,7 +1156,7 @@ int poller_save(struct poller *p, const char *path, char *err, size_t errlen)
 				size_t len = 0;
 				if (pipeline_state_save(c->series[j].st, &c->m->pipe, &blob, &len))
 					continue;
-				statefile_add(w, c->m->name, t->is_sub ? t->sub_ns : "", t->is_sub ? t->sub_sel : "",
+				statefile_add(w, c->m->name, sub_ns(t), sub_sel(t),
 					      c->series[j].key, blob, len);
 				free(blob);
 			}
@@ -1177,7 +1190,7 @@ static void put_series_labels(struct buf *b, const struct consumer *c, const str
 	buf_adds(b, "{metric=\"");
 	put_label_value(b, c->m->name);
 	buf_adds(b, "\",namespace=\"");
-	put_label_value(b, t->is_sub ? t->sub_ns : "");
+	put_label_value(b, sub_ns(t));
 	buf_adds(b, "\",series=\"");
 	for (size_t i = 0; i < s->nlabels; i++) {
 		if (i)
