@@ -114,9 +114,9 @@ static void resource_list(struct reply *rp, const struct runtime *rt)
 /* ------------------------------------------------------------------------ */
 /* external metrics                                                         */
 
-static void put_item(struct buf *b, const char *name, const struct served_series *s, int64_t ts_ms)
+static int put_item(struct buf *b, const char *name, const struct served_series *s, int64_t ts_ms)
 {
-	char q[64];
+	char q[QUANTITY_STRING_MAX];
 	buf_adds(b, "{\"metricName\":");
 	json_put_string(b, name, strlen(name));
 	buf_adds(b, ",\"metricLabels\":");
@@ -136,19 +136,15 @@ static void put_item(struct buf *b, const char *name, const struct served_series
 	buf_adds(b, ",\"timestamp\":");
 	json_put_time(b, ts_ms);
 	buf_adds(b, ",\"value\":\"");
-	/* values the milli formatter cannot hold exactly go through the general path */
-	if (fabs(s->value) < 9.2e15) {
-		double m = round(s->value * 1000.0);
-		quantity_format_milli((int64_t)m, q, sizeof q);
-	} else {
-		struct quantity qq;
-		if (quantity_from_double(&qq, s->value))
-			snprintf(q, sizeof q, "0");
-		else
-			quantity_string(&qq, q, sizeof q);
-	}
+	/* rounded to the nearest milli-unit from the exact binary value, so the
+	 * same value always gives the same string (the HPA reads MilliValue) */
+	struct quantity qq;
+	if (quantity_from_double(&qq, s->value))
+		return -1;
+	quantity_string(&qq, q, sizeof q);
 	buf_adds(b, q);
 	buf_adds(b, "\"}");
+	return 0;
 }
 
 static void external(const struct request *rq, struct reply *rp, const char *ns, const char *metric)
@@ -225,7 +221,13 @@ static void external(const struct request *rq, struct reply *rp, const char *ns,
 		if (!first)
 			buf_addc(b, ',');
 		first = false;
-		put_item(b, m->name, s, snap->stamp_now ? rq->now_ms : s->ts_ms);
+		/* the pipeline never serves NaN or ±Inf: if one got here, fail loudly
+		 * rather than hand the HPA a made-up number */
+		if (put_item(b, m->name, s, snap->stamp_now ? rq->now_ms : s->ts_ms)) {
+			fail(rp, 500, "InternalError", "Internal error occurred: metric %s has a value that is not a number",
+			     m->name);
+			goto out;
+		}
 	}
 	buf_adds(b, "]}\n");
 	if (b->failed) {
