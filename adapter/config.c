@@ -596,23 +596,44 @@ static void load_metric(const cJSON *m, size_t idx, struct config *c, struct err
 	free(raw.fallback);
 }
 
-static void check_unique_names(struct config *c, struct errlist *errs)
+/* qsort context is not portable: the metrics array is passed through a static
+ * for the duration of one sort (config loading is single-threaded). */
+static const struct metric_cfg *sort_metrics;
+
+static int by_name(const void *a, const void *b)
 {
-	for (size_t i = 0; i < c->nmetrics; i++) {
-		if (!c->metrics[i].name)
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	int d = strcasecmp(sort_metrics[i].name, sort_metrics[j].name);
+	return d ? d : (i > j) - (i < j);
+}
+
+/* Builds c->by_name (the metrics sorted case-insensitively, for lookups on
+ * the request path) and reports names that repeat, exactly or in case only. */
+static void index_names(struct config *c, struct errlist *errs)
+{
+	c->by_name = calloc(c->nmetrics ? c->nmetrics : 1, sizeof *c->by_name);
+	if (!c->by_name)
+		return;
+	for (size_t i = 0; i < c->nmetrics; i++)
+		if (c->metrics[i].name)
+			c->by_name[c->nnamed++] = i;
+	sort_metrics = c->metrics;
+	qsort(c->by_name, c->nnamed, sizeof *c->by_name, by_name);
+	sort_metrics = NULL;
+	for (size_t k = 1, first = 0; k < c->nnamed; k++) {
+		const struct metric_cfg *a = &c->metrics[c->by_name[first]], *b = &c->metrics[c->by_name[k]];
+		if (strcasecmp(a->name, b->name)) {
+			first = k;
 			continue;
-		for (size_t j = 0; j < i; j++) {
-			if (!c->metrics[j].name)
-				continue;
-			if (!strcmp(c->metrics[i].name, c->metrics[j].name))
-				errlist_add(errs, NULL, "metrics[%zu].name: '%s' is already the name of metrics[%zu]", i,
-					    c->metrics[i].name, j);
-			else if (!strcasecmp(c->metrics[i].name, c->metrics[j].name))
-				errlist_add(errs, NULL,
-					    "metrics[%zu].name: '%s' differs from metrics[%zu] only in case; the HPA's "
-					    "client lowercases names, so both cannot be told apart",
-					    i, c->metrics[i].name, j);
 		}
+		size_t i = c->by_name[k], j = c->by_name[first];
+		if (!strcmp(a->name, b->name))
+			errlist_add(errs, NULL, "metrics[%zu].name: '%s' is already the name of metrics[%zu]", i, b->name, j);
+		else
+			errlist_add(errs, NULL,
+				    "metrics[%zu].name: '%s' differs from metrics[%zu] only in case; the HPA's "
+				    "client lowercases names, so both cannot be told apart",
+				    i, b->name, j);
 	}
 }
 
@@ -689,7 +710,7 @@ int config_from_tree(cJSON *root, char *const *env, struct config *out, struct e
 			}
 		}
 	}
-	check_unique_names(out, errs);
+	index_names(out, errs);
 	return errs->n + errs->dropped > before ? -1 : 0;
 }
 
@@ -734,6 +755,7 @@ void config_release(struct config *c)
 		free(m->series);
 	}
 	free(c->metrics);
+	free(c->by_name);
 	for (size_t i = 0; i < c->nsources; i++) {
 		struct source_cfg *s = &c->sources[i];
 		if (s->scaler && s->params)
@@ -752,12 +774,20 @@ void config_release(struct config *c)
 
 const struct metric_cfg *config_find_metric(const struct config *c, const char *name)
 {
-	for (size_t i = 0; i < c->nmetrics; i++)
-		if (c->metrics[i].name && !strcmp(c->metrics[i].name, name))
-			return &c->metrics[i];
-	for (size_t i = 0; i < c->nmetrics; i++)
-		if (c->metrics[i].name && !strcasecmp(c->metrics[i].name, name))
-			return &c->metrics[i];
+	/* names are unique ignoring case (index_names refuses the rest), so a
+	 * case-insensitive search finds the exact match when there is one */
+	size_t lo = 0, hi = c->nnamed;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct metric_cfg *m = &c->metrics[c->by_name[mid]];
+		int d = strcasecmp(m->name, name);
+		if (!d)
+			return m;
+		if (d < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return NULL;
 }
 
