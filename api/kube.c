@@ -5,6 +5,8 @@
  */
 #include "kube.h"
 
+#include "curlpool.h"
+
 #include "jsonw.h"
 #include "log.h"
 #include "yamldoc.h"
@@ -23,7 +25,6 @@
 #include <unistd.h>
 
 #define MAX_TOKEN (64u << 10)     /* a token file larger than this is refused */
-#define POOL_MAX 32               /* idle curl handles kept for reuse */
 
 static int64_t mono_ms(void)
 {
@@ -151,9 +152,7 @@ struct kube {
 	long timeout_ms, backoff_ms;
 	int attempts;
 
-	pthread_mutex_t pool_mu;
-	CURL *pool[POOL_MAX];
-	int npool;
+	struct curl_pool pool;      /* idle handles kept for reuse */
 
 	atomic_bool stopping;          /* kube_shutdown was called */
 	pthread_mutex_t stop_mu;
@@ -434,7 +433,7 @@ struct kube *kube_new(const struct kube_opts *o, char *err, size_t errlen)
 		return NULL;
 	}
 	pthread_mutex_init(&k->tok_mu, NULL);
-	pthread_mutex_init(&k->pool_mu, NULL);
+	curl_pool_init(&k->pool, CURL_POOL_MAX);
 	pthread_mutex_init(&k->stop_mu, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -463,8 +462,7 @@ void kube_free(struct kube *k)
 {
 	if (!k)
 		return;
-	for (int i = 0; i < k->npool; i++)
-		curl_easy_cleanup(k->pool[i]);
+	curl_pool_release(&k->pool);
 	free(k->server);
 	free(k->ca_file);
 	free(k->ca_data);
@@ -478,7 +476,6 @@ void kube_free(struct kube *k)
 	wipe_free(k->token);
 	free(k->token_path);
 	pthread_mutex_destroy(&k->tok_mu);
-	pthread_mutex_destroy(&k->pool_mu);
 	pthread_mutex_destroy(&k->stop_mu);
 	pthread_cond_destroy(&k->stop_cv);
 	free(k);
@@ -506,31 +503,6 @@ const char *kube_status_message(const cJSON *status)
 /* ------------------------------------------------------------------------ */
 /* calls                                                                    */
 
-static CURL *handle_take(struct kube *k)
-{
-	CURL *h = NULL;
-	pthread_mutex_lock(&k->pool_mu);
-	if (k->npool)
-		h = k->pool[--k->npool];
-	pthread_mutex_unlock(&k->pool_mu);
-	if (h)
-		curl_easy_reset(h); /* keeps its connections */
-	else
-		h = curl_easy_init();
-	return h;
-}
-
-static void handle_give(struct kube *k, CURL *h)
-{
-	pthread_mutex_lock(&k->pool_mu);
-	if (k->npool < POOL_MAX) {
-		k->pool[k->npool++] = h;
-		h = NULL;
-	}
-	pthread_mutex_unlock(&k->pool_mu);
-	if (h)
-		curl_easy_cleanup(h);
-}
 
 static size_t on_body(char *p, size_t size, size_t n, void *cls)
 {
@@ -676,11 +648,11 @@ static int call(struct kube *k, const char *path, const char *body, cJSON **out,
 	}
 	size_t ulen = strlen(k->server) + strlen(path) + 1;
 	char *url = malloc(ulen);
-	CURL *h = handle_take(k);
+	CURL *h = curl_pool_take(&k->pool);
 	if (!url || !h) {
 		free(url);
 		if (h)
-			handle_give(k, h);
+			curl_pool_give(&k->pool, h);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -742,7 +714,7 @@ static int call(struct kube *k, const char *path, const char *body, cJSON **out,
 		err[0] = 0;
 	buf_release(&resp);
 	free(url);
-	handle_give(k, h);
+	curl_pool_give(&k->pool, h);
 	return (int)code;
 }
 

@@ -9,6 +9,8 @@
  */
 #include "http.h"
 
+#include "curlpool.h"
+
 #include <curl/curl.h>
 
 #include <errno.h>
@@ -360,8 +362,7 @@ struct http_client {
 
 	pthread_mutex_t mu;    /* guards the pool and the secrets */
 	struct secret token, password;
-	CURL *idle[HTTP_POOL_IDLE];
-	size_t nidle;
+	struct curl_pool pool;     /* idle handles: connections reused across requests */
 };
 
 static int header_name_ok(const char *s)
@@ -462,6 +463,7 @@ struct http_client *http_client_new(const struct http_source_params *p, char *er
 		return NULL;
 	}
 	pthread_mutex_init(&c->mu, NULL);
+	curl_pool_init(&c->pool, HTTP_POOL_IDLE);
 	c->timeout_ms = p->timeout_ms > 0 ? p->timeout_ms : 0;
 	c->insecure = p->tls_insecure != 0;
 	int bad = copy_opt(&c->base_url, p->url) || copy_opt(&c->username, p->basic_username) ||
@@ -496,8 +498,7 @@ void http_client_free(struct http_client *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->nidle; i++)
-		curl_easy_cleanup(c->idle[i]);
+	curl_pool_release(&c->pool);
 	for (size_t i = 0; i < c->nheaders; i++)
 		free(c->header_lines[i]);
 	free(c->header_lines);
@@ -569,32 +570,6 @@ static size_t sink_write(char *data, size_t size, size_t nmemb, void *user)
 	s->len += n;
 	s->buf[s->len] = 0;
 	return n;
-}
-
-static CURL *pool_take(struct http_client *c)
-{
-	CURL *h = NULL;
-	pthread_mutex_lock(&c->mu);
-	if (c->nidle)
-		h = c->idle[--c->nidle];
-	pthread_mutex_unlock(&c->mu);
-	if (h)
-		curl_easy_reset(h);
-	else
-		h = curl_easy_init();
-	return h;
-}
-
-static void pool_give(struct http_client *c, CURL *h)
-{
-	pthread_mutex_lock(&c->mu);
-	if (c->nidle < HTTP_POOL_IDLE) {
-		c->idle[c->nidle++] = h;
-		h = NULL;
-	}
-	pthread_mutex_unlock(&c->mu);
-	if (h)
-		curl_easy_cleanup(h);
 }
 
 /* Copies the current token and password (read again when their files
@@ -798,7 +773,7 @@ int http_request(struct http_client *c, const struct http_req *r, struct http_re
 		wipe_free(password);
 		return HTTP_ERR_LOCAL;
 	}
-	CURL *h = pool_take(c);
+	CURL *h = curl_pool_take(&c->pool);
 	if (!h) {
 		snprintf(err, errlen, "cannot reach '%s': out of memory", shown);
 		curl_slist_free_all(hdrs);
@@ -836,7 +811,7 @@ int http_request(struct http_client *c, const struct http_req *r, struct http_re
 	/* libcurl may report while it closes a pooled connection later: not into this frame */
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-	pool_give(c, h);
+	curl_pool_give(&c->pool, h);
 	curl_slist_free_all(hdrs);
 	free(sink.buf);
 	wipe_free(token);
