@@ -3,12 +3,20 @@
 
 CC      ?= gcc
 PKGS    := libmicrohttpd libcurl libcjson yaml-0.1 openssl gnutls hiredis libpq
+# linked; libcurl, hiredis and libpq are dlopened when a source first needs
+# them (scalers/dynlib.h), by the SONAME of the library the headers belong to
+LINKPKGS := libmicrohttpd libcjson yaml-0.1 libcrypto gnutls
+soname = $(shell objdump -p $$($(CC) -print-file-name=$(1)) 2>/dev/null | awk '/SONAME/ {print $$2}')
+sodef = $(if $(2),-D$(1)='"$(2)"')
+SONAMES := $(call sodef,SW_SONAME_CURL,$(call soname,libcurl.so)) \
+           $(call sodef,SW_SONAME_PQ,$(call soname,libpq.so)) \
+           $(call sodef,SW_SONAME_HIREDIS,$(call soname,libhiredis.so))
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
 BASEFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -I. -Iapi -Iadapter -Iscalers \
-            $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -DSW_VERSION='"$(VERSION)"'
+            $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -DSW_VERSION='"$(VERSION)"' $(SONAMES)
 CFLAGS  ?= -O2 -g
-LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl -lm -lpthread
+LDLIBS  := $(shell pkg-config --libs $(LINKPKGS) 2>/dev/null) -ldl -lm -lpthread
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 LIB_SRC  := $(sort $(wildcard api/*.c adapter/*.c scalers/*.c))

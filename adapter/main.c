@@ -150,8 +150,6 @@ static int certs_main(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	/* libcurl's global state, before any thread starts */
-	http_global_init();
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

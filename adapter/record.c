@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include <cJSON.h>
-#include <curl/curl.h>
+#include "dl_curl.h"
 
 #include "cli.h"
 #include "duration.h"
@@ -440,7 +440,6 @@ int record_main(int argc, char **argv)
 	struct merged m;
 	struct body body = { 0 };
 	FILE *fout = NULL;
-	bool curl_inited = false;
 
 	memset(&m, 0, sizeof m);
 	for (int i = 1; i < argc; i++) {
@@ -534,9 +533,8 @@ int record_main(int argc, char **argv)
 		FAIL(2, "%s", err);
 
 	/* ---- curl ---- */
-	if (curl_global_init(CURL_GLOBAL_DEFAULT))
-		FAIL(1, "cannot initialise libcurl");
-	curl_inited = true;
+	if (sw_curl_load(err, sizeof err))
+		FAIL(1, "%s", err);
 	curl = curl_easy_init();
 	if (!curl)
 		FAIL(1, "cannot initialise libcurl");
@@ -690,11 +688,10 @@ out:
 		memset(token, 0, strlen(token));
 		free(token);
 	}
-	curl_slist_free_all(hdrs);
+	if (hdrs) /* libcurl is loaded only once the flags are good */
+		curl_slist_free_all(hdrs);
 	if (curl)
 		curl_easy_cleanup(curl);
-	if (curl_inited)
-		curl_global_cleanup();
 	merged_release(&m);
 	return ret;
 }

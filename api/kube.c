@@ -11,7 +11,7 @@
 #include "log.h"
 #include "yamldoc.h"
 
-#include <curl/curl.h>
+#include "dl_curl.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -158,12 +158,6 @@ struct kube {
 	pthread_mutex_t stop_mu;
 	pthread_cond_t stop_cv;        /* wakes the backoff sleeps */
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init_once(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 /* Re-reads the token file; keeps the old token when the file is unreadable
  * or empty (client-go does the same). Called with tok_mu held. */
@@ -426,7 +420,8 @@ static int load_in_cluster(struct kube *k, const char *sa_dir, char *err, size_t
 
 struct kube *kube_new(const struct kube_opts *o, char *err, size_t errlen)
 {
-	pthread_once(&curl_once, curl_init_once);
+	if (sw_curl_load(err, errlen))
+		return NULL;
 	struct kube *k = calloc(1, sizeof *k);
 	if (!k) {
 		snprintf(err, errlen, "out of memory");

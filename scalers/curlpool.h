@@ -7,7 +7,7 @@
 #ifndef SW_CURLPOOL_H
 #define SW_CURLPOOL_H
 
-#include <curl/curl.h>
+#include "dl_curl.h"
 #include <pthread.h>
 #include <stddef.h>
 

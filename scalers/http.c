@@ -11,7 +11,7 @@
 
 #include "curlpool.h"
 
-#include <curl/curl.h>
+#include "dl_curl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,18 +40,13 @@
 /* ------------------------------------------------------------------------ */
 /* process-wide set-up                                                      */
 
-static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static pthread_once_t host_once = PTHREAD_ONCE_INIT;
 static struct http_client *host_client;
-
-static void global_init_once(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
+static char host_err[256]; /* why host_client could not be made */
 
 void http_global_init(void)
 {
-	pthread_once(&global_once, global_init_once);
+	sw_curl_load(NULL, 0); /* a failure is reported by http_client_new */
 }
 
 /* ------------------------------------------------------------------------ */
@@ -426,7 +421,8 @@ static int copy_opt(char **dst, const char *src)
 
 struct http_client *http_client_new(const struct http_source_params *p, char *err, size_t errlen)
 {
-	http_global_init();
+	if (sw_curl_load(err, errlen))
+		return NULL;
 	static const struct http_source_params none;
 	if (!p)
 		p = &none;
@@ -832,8 +828,7 @@ void http_resp_release(struct http_resp *r)
 
 static void host_client_once(void)
 {
-	char err[256];
-	host_client = http_client_new(NULL, err, sizeof err);
+	host_client = http_client_new(NULL, host_err, sizeof host_err);
 }
 
 void http_global_release(void)
@@ -850,7 +845,7 @@ int http_host_get(const char *url, const struct sw_kv *headers, int64_t deadline
 	*status = 0;
 	pthread_once(&host_once, host_client_once);
 	if (!host_client) {
-		snprintf(err, errlen, "http client unavailable: out of memory");
+		snprintf(err, errlen, "http client unavailable: %s", host_err);
 		return -1;
 	}
 	struct http_req r = {

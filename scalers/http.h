@@ -103,9 +103,8 @@ struct http_resp {
 	char content_type[128];   /* "" when the server sent none */
 };
 
-/* Initialises libcurl once for the process. Call from main before any thread
- * starts; http_client_new and http_host_get also call it (safe: pthread_once),
- * but libcurl's global init is only thread-safe when done first. */
+/* Loads and initialises libcurl once for the process (scalers/dl_curl.h);
+ * http_client_new does it too and reports a failure. Any thread. */
 void http_global_init(void);
 /* Frees the handle pool of http_host_get; call at exit when no request runs. */
 void http_global_release(void);

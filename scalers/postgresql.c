@@ -8,7 +8,7 @@
  */
 #include "postgresql.h"
 
-#include <libpq-fe.h>
+#include "dl_pq.h"
 
 #include <errno.h>
 #include <math.h>
@@ -261,6 +261,8 @@ static const char *field_given(const struct pg_params *p)
  * libpq can read it. 0, or -1 with a message naming the key. */
 static int source_check(const struct pg_params *p, char *err, size_t errlen)
 {
+	if (sw_pq_load(err, errlen))
+		return -1;
 	if (p->connection && p->connection_file) {
 		snprintf(err, errlen, "connection and connectionFile exclude each other");
 		return -1;

@@ -8,7 +8,7 @@
  */
 #include "redis.h"
 
-#include <hiredis/hiredis.h>
+#include "dl_hiredis.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -954,6 +954,8 @@ static int rd_open(void *state, const void *source_params, const struct sw_host 
 	const struct redis_params *p = source_params;
 	memset(st, 0, sizeof *st);
 	st->fd = -1;
+	if (sw_hiredis_load(err, errlen))
+		return -1;
 	if (source_check(p, st->hostname, sizeof st->hostname, &st->port, err, errlen))
 		return -1;
 	st->db = (int)p->database_index;

@@ -64,6 +64,9 @@ value_is() { # metric expected
 
 # nothing pushed yet: a missing list is 0, as Redis answers
 wait_for "empty list served as 0" 20 value_is orders_backlog 0
+# hiredis was loaded for the redis source (scalers/dynlib.h); libpq was not
+contains "hiredis loaded by the redis source" "libhiredis" "$(cat "/proc/$SW_PID/maps")"
+check "libpq not loaded" 0 "$(grep -c 'libpq' "/proc/$SW_PID/maps")"
 
 # push 37 items: the HPA sees 37
 rcli RPUSH orders $(seq 1 37) >/dev/null
