@@ -217,7 +217,8 @@ check_has "query_range: bad query carries Prometheus' message" \
 
 # --- outage and recovery under one open source ------------------------------
 mkfifo "$tmp/cmd"
-"$bin" poll "$plain" 'sw_test_gauge' "$at" <"$tmp/cmd" >"$tmp/poll.out" 2>&1 &
+: >"$tmp/poll.out" # exists before the driver opens it: it first waits for a writer on the fifo
+"$bin" poll "$plain" 'sw_test_gauge' "$at" <"$tmp/cmd" >>"$tmp/poll.out" 2>&1 &
 poll_pid=$!
 exec 3<>"$tmp/cmd" # read-write: never blocks, even if the driver died at start
 # poll_line N: asks for one more fetch and prints the Nth answer (30 s at most)

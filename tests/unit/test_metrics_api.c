@@ -25,14 +25,7 @@ static const struct sw_scaler_type *T = &scaler_metrics_api;
 
 static void load_fails(int source, const char *json, const char *want)
 {
-	char err[2048] = "";
-	const struct sw_param *tab = source ? T->source_params : T->metric_params;
-	size_t n = source ? T->n_source_params : T->n_metric_params;
-	size_t sz = source ? T->source_params_size : T->metric_params_size;
-	void *p = kit_load(tab, n, sz, json, source ? "sources.api" : "metrics[2].params", err, sizeof err);
-	if (p)
-		fail_msg("'%s' loaded", json);
-	assert_string_equal(err, want);
+	kit_load_fails(T, source, source ? "sources.api" : "metrics[2].params", json, want);
 }
 
 static void test_descriptor(void **st)
@@ -115,7 +108,7 @@ static void test_open_errors(void **st)
 static void open_on(struct kit *k, struct srv *v, const char *src_extra, const char *metric)
 {
 	char src[1024], err[1024];
-	snprintf(src, sizeof src, "{\"url\": \"http://127.0.0.1:%d/base/\"%s%s}", v->port, src_extra ? ", " : "",
+	snprintf(src, sizeof src, "{\"url\": \"http://127.0.0.1:%d/base/\"%s%s}", v->tcp.port, src_extra ? ", " : "",
 		 src_extra ? src_extra : "");
 	if (kit_open(k, T, src, metric, err, sizeof err))
 		fail_msg("open: %s", err);
@@ -157,7 +150,7 @@ static void test_fetch_values(void **st)
 	/* a full URL in the metric wins over the source's */
 	char metric[512];
 	snprintf(metric, sizeof metric, "{\"url\": \"http://127.0.0.1:%d/other\", \"valueLocation\": \"items.1.count\"}",
-		 v.port);
+		 v.tcp.port);
 	open_on(&k, &v, NULL, metric);
 	assert_int_equal(kit_fetch(&k, 0, err, sizeof err), 0);
 	assert_true(k.batch.v[0] == 4);
@@ -179,7 +172,7 @@ static void test_fetch_answer_errors(void **st)
 	struct kit k;
 	char err[1024], want[1024], url[128];
 	srv_start(&v);
-	snprintf(url, sizeof url, "'http://127.0.0.1:%d/base/stats'", v.port);
+	snprintf(url, sizeof url, "'http://127.0.0.1:%d/base/stats'", v.tcp.port);
 	static const struct {
 		const char *location;
 		long status;
@@ -272,7 +265,7 @@ static void test_reuse_and_restart(void **st)
 	char err[1024], want[256];
 	srv_start(&v);
 	srv_set(&v, 200, "application/json", "{\"n\": 1}");
-	int port = v.port;
+	int port = v.tcp.port;
 	open_on(&k, &v, NULL, "{\"url\": \"n\", \"valueLocation\": \"n\"}");
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(kit_fetch(&k, 0, err, sizeof err), 0);

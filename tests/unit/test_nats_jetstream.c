@@ -23,14 +23,7 @@ static const struct sw_scaler_type *T = &scaler_nats_jetstream;
 
 static void load_fails(int source, const char *json, const char *want)
 {
-	char err[2048] = "";
-	const struct sw_param *tab = source ? T->source_params : T->metric_params;
-	size_t n = source ? T->n_source_params : T->n_metric_params;
-	size_t sz = source ? T->source_params_size : T->metric_params_size;
-	void *p = kit_load(tab, n, sz, json, source ? "sources.nats" : "metrics[1].params", err, sizeof err);
-	if (p)
-		fail_msg("'%s' loaded", json);
-	assert_string_equal(err, want);
+	kit_load_fails(T, source, source ? "sources.nats" : "metrics[1].params", json, want);
 }
 
 static void test_descriptor(void **st)
@@ -75,7 +68,7 @@ static void test_params_rejected(void **st)
 static void open_on(struct kit *k, struct srv *v, const char *metric)
 {
 	char src[256], err[1024];
-	snprintf(src, sizeof src, "{\"url\": \"http://127.0.0.1:%d\"}", v->port);
+	snprintf(src, sizeof src, "{\"url\": \"http://127.0.0.1:%d\"}", v->tcp.port);
 	if (kit_open(k, T, src, metric, err, sizeof err))
 		fail_msg("open: %s", err);
 }
@@ -174,7 +167,7 @@ static void test_lag_errors(void **st)
 		srv_set(&v, cases[i].status, "application/json", cases[i].body ? cases[i].body : JSZ);
 		open_on(&k, &v, cases[i].metric);
 		int rc = kit_fetch(&k, 0, err, sizeof err);
-		snprintf(url, sizeof url, "'http://127.0.0.1:%d/jsz?...'", v.port);
+		snprintf(url, sizeof url, "'http://127.0.0.1:%d/jsz?...'", v.tcp.port);
 		snprintf(want, sizeof want, "%s: %s", url, cases[i].msg);
 		if (rc != cases[i].rc || strcmp(err, want))
 			fail_msg("case %zu: rc %d (want %d), '%s' (want '%s')", i, rc, cases[i].rc, err, want);
@@ -190,7 +183,7 @@ static void test_transport(void **st)
 	struct kit k;
 	char err[1024], want[512];
 	srv_start(&v);
-	int port = v.port;
+	int port = v.tcp.port;
 	srv_set(&v, 200, "application/json", JSZ);
 	open_on(&k, &v, "{\"account\": \"$G\", \"stream\": \"ORDERS\", \"consumer\": \"worker\"}");
 	for (int i = 0; i < 3; i++)

@@ -3,9 +3,9 @@
  *
  * Parser cases call prometheus_parse_instant/_range on canned bodies.
  * Transport cases run the scaler (through its descriptor, with parameters
- * loaded by the real params_load) or http_request against a small socket
- * server on 127.0.0.1 port 0 that answers as each test tells it: canned
- * answers, silence, endless bodies, redirects, echoes of the request.
+ * loaded by the real params_load) or http_request against the canned HTTP
+ * server of tests/unit/scaler_testkit.h: canned answers, silence, endless
+ * bodies, redirects, echoes of the request.
  *
  * With arguments the binary is a small driver for
  * tests/integration/test_prometheus.sh (see tool_main at the end); it prints
@@ -21,91 +21,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <math.h>
-#include <netinet/in.h>
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
+#include "scaler_testkit.h"
 
-#include <cJSON.h>
-
-#include "errlist.h"
-#include "http.h"
-#include "params.h"
 #include "prometheus.h"
 
-/* ======================================================================== */
-/* test doubles: the host's batch                                           */
-
-#define TB_MAX 64
-
-struct tsample {
-	double value;
-	int64_t ts;
-	char labels[512]; /* {a="1",b="2"} in the order given */
-};
-
-struct sw_batch {
-	struct tsample s[TB_MAX];
-	size_t n;
-	size_t cap; /* refuse beyond this many; 0 = TB_MAX */
-	pthread_mutex_t mu;
-};
-
-static void format_label_set(const struct sw_label *l, size_t n, char *out, size_t len)
-{
-	size_t o = (size_t)snprintf(out, len, "{");
-	for (size_t i = 0; i < n && o < len; i++)
-		o += (size_t)snprintf(out + o, len - o, "%s%s=\"%s\"", i ? "," : "", l[i].name, l[i].value);
-	if (o < len)
-		snprintf(out + o, len - o, "}");
-}
-
-static int tb_add(struct sw_batch *b, double value, int64_t ts, const struct sw_label *labels, size_t n)
-{
-	pthread_mutex_lock(&b->mu);
-	size_t cap = b->cap ? b->cap : TB_MAX;
-	int rc = -1;
-	if (b->n < cap) {
-		struct tsample *s = &b->s[b->n++];
-		s->value = value;
-		s->ts = ts;
-		format_label_set(labels, n, s->labels, sizeof s->labels);
-		rc = 0;
-	}
-	pthread_mutex_unlock(&b->mu);
-	return rc;
-}
-
-static int64_t t_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static const struct sw_host test_host = {
-	.abi_version = SW_SCALER_ABI_VERSION,
-	.struct_size = sizeof(struct sw_host),
-	.now_ms = t_now,
-	.batch_add = tb_add,
-	.http_get = http_host_get,
-};
-
-static void batch_reset(struct sw_batch *b)
-{
-	memset(b->s, 0, sizeof b->s);
-	b->n = 0;
-	b->cap = 0;
-}
+static const struct sw_scaler_type *T = &scaler_prometheus;
 
 /* ======================================================================== */
 /* parser callbacks                                                         */
@@ -126,7 +46,7 @@ static int collect_cb(void *ctx, double value, int64_t ts_ms, const struct sw_la
 	if (c->n < 16) {
 		c->v[c->n] = value;
 		c->ts[c->n] = ts_ms;
-		format_label_set(labels, nlabels, c->labels[c->n], sizeof c->labels[c->n]);
+		kit_format_labels(labels, nlabels, c->labels[c->n], sizeof c->labels[c->n]);
 	}
 	c->n++;
 	return 0;
@@ -138,20 +58,6 @@ static int parse(const char *body, long status, struct collected *c, char *err, 
 	err[0] = 0;
 	return prometheus_parse_instant(body, strlen(body), status, collect_cb, c, err, errlen);
 }
-
-#define assert_contains(hay, needle)                                                       \
-	do {                                                                               \
-		const char *h_ = (hay), *n_ = (needle);                                    \
-		if (!strstr(h_, n_))                                                       \
-			fail_msg("'%s' does not contain '%s'", h_, n_);                    \
-	} while (0)
-
-#define assert_lacks(hay, needle)                                                          \
-	do {                                                                               \
-		const char *h_ = (hay), *n_ = (needle);                                    \
-		if (strstr(h_, n_))                                                        \
-			fail_msg("'%s' contains '%s'", h_, n_);                            \
-	} while (0)
 
 #define assert_parse_error(body, status, needle)                                           \
 	do {                                                                               \
@@ -373,7 +279,7 @@ static int range_cb(void *ctx, const struct prometheus_series *s)
 {
 	struct range_seen *r = ctx;
 	if (r->n < 4) {
-		format_label_set(s->labels, s->nlabels, r->labels[r->n], sizeof r->labels[r->n]);
+		kit_format_labels(s->labels, s->nlabels, r->labels[r->n], sizeof r->labels[r->n]);
 		r->npoints[r->n] = s->n;
 		for (size_t i = 0; i < s->n && i < 8; i++) {
 			r->ts[r->n][i] = s->ts_ms[i];
@@ -456,385 +362,25 @@ static void test_url_helpers(void **st)
 }
 
 /* ======================================================================== */
-/* a canned HTTP server on 127.0.0.1, port 0                                */
-
-enum srv_mode {
-	M_CANNED,    /* answer resp, keep the connection */
-	M_HANG,      /* read, never answer, until the client goes away */
-	M_CANNED_CLOSE, /* answer resp, then close */
-	M_CLOSE,     /* close without answering */
-	M_STREAM,    /* 200 with stream_bytes of body (with or without Content-Length) */
-	M_ECHO_AUTH, /* 401 whose body is the request's Authorization line */
-	M_REDIRECT,  /* /rK answers 302 to /r(K+1) while K < hops, then resp */
-};
-
-#define SRV_CONNS 64
-#define SRV_REQ_MAX (1024 * 1024)
-
-struct srv;
-struct conn {
-	struct srv *s;
-	int fd;
-	pthread_t t;
-};
-
-struct srv {
-	int lfd, port;
-	pthread_t acceptor;
-	pthread_mutex_t mu;
-	enum srv_mode mode;
-	char *resp;
-	size_t resp_len;
-	size_t stream_bytes;
-	int stream_with_length;
-	int hops;
-	int accepted, nreq;
-	char last[65536];
-	struct conn conns[SRV_CONNS];
-	int nconns;
-};
-
-static int send_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Reads one request (head and Content-Length body) into buf; its length, or -1. */
-static long read_request(int fd, char *buf, size_t cap)
-{
-	size_t len = 0;
-	char *end = NULL;
-	while (!end) {
-		if (len + 1 >= cap)
-			return -1;
-		ssize_t r = recv(fd, buf + len, cap - 1 - len, 0);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		len += (size_t)r;
-		buf[len] = 0;
-		end = strstr(buf, "\r\n\r\n");
-	}
-	size_t head = (size_t)(end - buf) + 4, body = 0;
-	for (char *l = buf; l && l < end; l = strstr(l, "\r\n"), l = l ? l + 2 : NULL)
-		if (!strncasecmp(l, "Content-Length:", 15))
-			body = strtoul(l + 15, NULL, 10);
-	while (len < head + body) {
-		if (len + 1 >= cap)
-			return -1;
-		ssize_t r = recv(fd, buf + len, cap - 1 - len, 0);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		len += (size_t)r;
-		buf[len] = 0;
-	}
-	return (long)len;
-}
-
-/* Answers one request; 1 when the connection is to be closed. */
-static int serve_one(int fd, const char *req, enum srv_mode mode, const char *resp, size_t resp_len,
-		     size_t stream_bytes, int with_length, int hops)
-{
-	char out[1024];
-	int w;
-	switch (mode) {
-	case M_CANNED:
-		return send_all(fd, resp, resp_len) ? 1 : 0;
-	case M_CANNED_CLOSE:
-		send_all(fd, resp, resp_len);
-		return 1;
-	case M_CLOSE:
-		return 1;
-	case M_HANG: {
-		char sink[256];
-		while (recv(fd, sink, sizeof sink, 0) > 0)
-			;
-		return 1;
-	}
-	case M_STREAM: {
-		if (with_length)
-			w = snprintf(out, sizeof out, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-						       "Content-Length: %zu\r\n\r\n", stream_bytes);
-		else
-			w = snprintf(out, sizeof out, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-						       "Connection: close\r\n\r\n");
-		if (send_all(fd, out, (size_t)w))
-			return 1;
-		size_t csize = 65536;
-		char *chunk = malloc(csize);
-		memset(chunk, ' ', csize);
-		for (size_t sent = 0; sent < stream_bytes;) {
-			size_t k = stream_bytes - sent < csize ? stream_bytes - sent : csize;
-			if (send_all(fd, chunk, k))
-				break;
-			sent += k;
-		}
-		free(chunk);
-		return 1;
-	}
-	case M_ECHO_AUTH: {
-		char line[512] = "no Authorization";
-		const char *a = strcasestr(req, "\r\nAuthorization:");
-		if (a)
-			snprintf(line, sizeof line, "%.*s", (int)strcspn(a + 2, "\r\n"), a + 2);
-		w = snprintf(out, sizeof out,
-			     "HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n\r\n%s",
-			     strlen(line), line);
-		return send_all(fd, out, (size_t)w) ? 1 : 0;
-	}
-	case M_REDIRECT: {
-		const char *p = strstr(req, " /r");
-		long k = p ? strtol(p + 3, NULL, 10) : -1;
-		if (k < 0 || k >= hops)
-			return send_all(fd, resp, resp_len) ? 1 : 0;
-		w = snprintf(out, sizeof out, "HTTP/1.1 302 Found\r\nLocation: /r%ld\r\nContent-Length: 0\r\n\r\n",
-			     k + 1);
-		return send_all(fd, out, (size_t)w) ? 1 : 0;
-	}
-	}
-	return 1;
-}
-
-/* Serves one connection; returns when it is to be closed. */
-static void serve_conn(struct srv *s, int fd)
-{
-	char *req = malloc(SRV_REQ_MAX);
-	for (;;) {
-		long n = read_request(fd, req, SRV_REQ_MAX);
-		if (n < 0)
-			break;
-		/* a snapshot of what to answer: the test may change it meanwhile */
-		pthread_mutex_lock(&s->mu);
-		s->nreq++;
-		snprintf(s->last, sizeof s->last, "%s", req);
-		enum srv_mode mode = s->mode;
-		size_t resp_len = s->resp_len, stream_bytes = s->stream_bytes;
-		int with_length = s->stream_with_length, hops = s->hops;
-		char *resp = malloc(resp_len + 1);
-		memcpy(resp, s->resp, resp_len);
-		pthread_mutex_unlock(&s->mu);
-		int stop = serve_one(fd, req, mode, resp, resp_len, stream_bytes, with_length, hops);
-		free(resp);
-		if (stop)
-			break;
-	}
-	free(req);
-	shutdown(fd, SHUT_RDWR);
-}
-
-static void *conn_main(void *arg)
-{
-	struct conn *c = arg;
-	serve_conn(c->s, c->fd);
-	return NULL;
-}
-
-static void *acceptor_main(void *arg)
-{
-	struct srv *s = arg;
-	for (;;) {
-		int fd = accept(s->lfd, NULL, NULL);
-		if (fd < 0 && errno == EINTR)
-			continue;
-		if (fd < 0)
-			break;
-		pthread_mutex_lock(&s->mu);
-		s->accepted++;
-		if (s->nconns == SRV_CONNS) {
-			pthread_mutex_unlock(&s->mu);
-			close(fd);
-			continue;
-		}
-		struct conn *c = &s->conns[s->nconns++];
-		c->s = s;
-		c->fd = fd;
-		pthread_create(&c->t, NULL, conn_main, c);
-		pthread_mutex_unlock(&s->mu);
-	}
-	return NULL;
-}
-
-static void srv_set(struct srv *s, long status, const char *ctype, const char *body)
-{
-	size_t cap = strlen(body) + 256;
-	char *r = malloc(cap);
-	int n = snprintf(r, cap, "HTTP/1.1 %ld X\r\nContent-Type: %s\r\nContent-Length: %zu\r\n\r\n%s", status, ctype,
-			 strlen(body), body);
-	pthread_mutex_lock(&s->mu);
-	free(s->resp);
-	s->resp = r;
-	s->resp_len = (size_t)n;
-	s->mode = M_CANNED;
-	pthread_mutex_unlock(&s->mu);
-}
-
-static void srv_mode(struct srv *s, enum srv_mode m)
-{
-	pthread_mutex_lock(&s->mu);
-	s->mode = m;
-	pthread_mutex_unlock(&s->mu);
-}
-
-static void srv_stream(struct srv *s, size_t bytes, int with_length)
-{
-	pthread_mutex_lock(&s->mu);
-	s->mode = M_STREAM;
-	s->stream_bytes = bytes;
-	s->stream_with_length = with_length;
-	pthread_mutex_unlock(&s->mu);
-}
-
-static void srv_hops(struct srv *s, int hops)
-{
-	pthread_mutex_lock(&s->mu);
-	s->mode = M_REDIRECT;
-	s->hops = hops;
-	pthread_mutex_unlock(&s->mu);
-}
-
-static void srv_start(struct srv *s)
-{
-	memset(s, 0, sizeof *s);
-	pthread_mutex_init(&s->mu, NULL);
-	s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(s->lfd >= 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof a), 0);
-	socklen_t al = sizeof a;
-	assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&a, &al), 0);
-	s->port = ntohs(a.sin_port);
-	assert_int_equal(listen(s->lfd, 64), 0); /* connections queue from here on: no wait needed */
-	srv_set(s, 200, "application/json", "{}");
-	assert_int_equal(pthread_create(&s->acceptor, NULL, acceptor_main, s), 0);
-}
-
-static void srv_stop(struct srv *s)
-{
-	shutdown(s->lfd, SHUT_RDWR);
-	pthread_join(s->acceptor, NULL);
-	close(s->lfd);
-	pthread_mutex_lock(&s->mu);
-	int n = s->nconns;
-	for (int i = 0; i < n; i++)
-		shutdown(s->conns[i].fd, SHUT_RDWR);
-	pthread_mutex_unlock(&s->mu);
-	for (int i = 0; i < n; i++) {
-		pthread_join(s->conns[i].t, NULL);
-		close(s->conns[i].fd);
-	}
-	free(s->resp);
-	pthread_mutex_destroy(&s->mu);
-}
-
-static int srv_accepted(struct srv *s)
-{
-	pthread_mutex_lock(&s->mu);
-	int n = s->accepted;
-	pthread_mutex_unlock(&s->mu);
-	return n;
-}
-
-static void srv_last(struct srv *s, char *out, size_t n)
-{
-	pthread_mutex_lock(&s->mu);
-	snprintf(out, n, "%s", s->last);
-	pthread_mutex_unlock(&s->mu);
-}
-
-/* ======================================================================== */
 /* the scaler through its descriptor                                        */
 
-struct source {
-	void *params;
-	void *state;
-	struct sw_batch batch;
-};
-
-/* Loads json with the real parameter loader; NULL with the first problem in err. */
+/* Loads json as the params of a source named prom; NULL with the problems in err. */
 static void *load_params(const char *json, char *err, size_t errlen)
 {
-	const struct sw_scaler_type *t = &scaler_prometheus;
-	cJSON *obj = cJSON_Parse(json);
-	assert_non_null(obj);
-	struct errlist e;
-	errlist_init(&e);
-	void *p = calloc(1, t->source_params_size);
-	int bad = params_load(t->source_params, t->n_source_params, obj, "sources.prom", NULL, p, &e);
-	cJSON_Delete(obj);
-	if (bad) {
-		snprintf(err, errlen, "%s", e.items[0]);
-		params_release(t->source_params, t->n_source_params, p);
-		free(p);
-		p = NULL;
-	}
-	errlist_release(&e);
-	return p;
+	return kit_load_source(T, json, "sources.prom", err, errlen);
 }
 
-static int source_open(struct source *s, const char *json, char *err, size_t errlen)
+static int source_fetch(struct kit *k, const char *query, int64_t deadline_ms, char *err, size_t errlen)
 {
-	memset(s, 0, sizeof *s);
-	pthread_mutex_init(&s->batch.mu, NULL);
-	s->params = load_params(json, err, errlen);
-	if (!s->params)
-		return -1;
-	s->state = calloc(1, scaler_prometheus.state_size);
-	if (scaler_prometheus.open(s->state, s->params, &test_host, err, errlen)) {
-		free(s->state);
-		s->state = NULL;
-		return -1;
-	}
-	return 0;
+	return kit_fetch_at(k, query, KIT_NOW, deadline_ms, err, errlen);
 }
 
-static void source_close(struct source *s)
-{
-	if (s->state) {
-		scaler_prometheus.close(s->state);
-		free(s->state);
-	}
-	if (s->params) {
-		params_release(scaler_prometheus.source_params, scaler_prometheus.n_source_params, s->params);
-		free(s->params);
-	}
-	pthread_mutex_destroy(&s->batch.mu);
-	memset(s, 0, sizeof *s);
-}
-
-static int source_fetch(struct source *s, const char *query, int64_t deadline_ms, char *err, size_t errlen)
-{
-	struct sw_request req = {
-		.metric = "m",
-		.query = query,
-		.now_ms = INT64_C(1714564800123),
-		.deadline_ms = deadline_ms ? deadline_ms : t_now() + 5000,
-	};
-	batch_reset(&s->batch);
-	err[0] = 0;
-	int rc = scaler_prometheus.fetch(s->state, s->params, &req, &s->batch, err, errlen);
-	if (rc && getenv("SW_TEST_VERBOSE"))
-		fprintf(stderr, "  fetch error: %s\n", err);
-	return rc;
-}
-
-static void open_at(struct source *s, struct srv *v, const char *extra)
+static void open_at(struct kit *k, struct srv *v, const char *extra)
 {
 	char json[2048], err[512];
-	snprintf(json, sizeof json, "{\"url\": \"http://127.0.0.1:%d\"%s%s}", v->port, extra ? ", " : "",
+	snprintf(json, sizeof json, "{\"url\": \"http://127.0.0.1:%d\"%s%s}", v->tcp.port, extra ? ", " : "",
 		 extra ? extra : "");
-	if (source_open(s, json, err, sizeof err))
+	if (kit_open(k, T, json, NULL, err, sizeof err))
 		fail_msg("open failed: %s", err);
 }
 
@@ -846,7 +392,7 @@ static const char *VEC1 = "{\"status\":\"success\",\"data\":{\"resultType\":\"ve
 
 static void test_descriptor(void **st)
 {
-	const struct sw_scaler_type *t = &scaler_prometheus;
+	const struct sw_scaler_type *t = T;
 	assert_int_equal(t->abi_version, SW_SCALER_ABI_VERSION);
 	assert_int_equal(t->struct_size, sizeof(struct sw_scaler_type));
 	assert_string_equal(t->name, "prometheus");
@@ -869,28 +415,30 @@ static void test_descriptor(void **st)
 
 static void test_open_errors(void **st)
 {
-	struct source s;
+	struct kit k;
 	char err[512];
-	assert_int_equal(source_open(&s, "{\"url\":\"ftp://h\"}", err, sizeof err), -1);
+	assert_int_equal(kit_open(&k, T, "{\"url\":\"ftp://h\"}", NULL, err, sizeof err), -1);
 	assert_contains(err, "url 'ftp://h' must start with http:// or https://");
-	source_close(&s);
-	assert_int_equal(source_open(&s, "{\"url\":\"http://h\",\"basicAuth\":{\"username\":\"u\"}}", err, sizeof err), -1);
+	kit_close(&k);
+	assert_int_equal(kit_open(&k, T, "{\"url\":\"http://h\",\"basicAuth\":{\"username\":\"u\"}}", NULL, err, sizeof err),
+			 -1);
 	assert_contains(err, "basicAuth.username needs basicAuth.passwordFile");
-	source_close(&s);
-	assert_int_equal(source_open(&s,
-				     "{\"url\":\"http://h\",\"bearerTokenFile\":\"t\","
-				     "\"basicAuth\":{\"username\":\"u\",\"passwordFile\":\"p\"}}",
-				     err, sizeof err),
+	kit_close(&k);
+	assert_int_equal(kit_open(&k, T,
+				  "{\"url\":\"http://h\",\"bearerTokenFile\":\"t\","
+				  "\"basicAuth\":{\"username\":\"u\",\"passwordFile\":\"p\"}}",
+				  NULL, err, sizeof err),
 			 -1);
 	assert_contains(err, "either bearerTokenFile or basicAuth");
-	source_close(&s);
-	assert_int_equal(source_open(&s, "{\"url\":\"http://h\",\"headers\":{\"X-A\":\"a\\r\\nEvil: 1\"}}", err, sizeof err),
+	kit_close(&k);
+	assert_int_equal(kit_open(&k, T, "{\"url\":\"http://h\",\"headers\":{\"X-A\":\"a\\r\\nEvil: 1\"}}", NULL, err,
+				  sizeof err),
 			 -1);
 	assert_contains(err, "header 'X-A' has a line break");
-	source_close(&s);
-	assert_int_equal(source_open(&s, "{\"url\":\"http://h\",\"tls\":{\"certFile\":\"c\"}}", err, sizeof err), -1);
+	kit_close(&k);
+	assert_int_equal(kit_open(&k, T, "{\"url\":\"http://h\",\"tls\":{\"certFile\":\"c\"}}", NULL, err, sizeof err), -1);
 	assert_contains(err, "tls.certFile and tls.keyFile go together");
-	source_close(&s);
+	kit_close(&k);
 }
 
 /* The request on the wire: POST, form body with query and time, the
@@ -898,16 +446,16 @@ static void test_open_errors(void **st)
 static void test_fetch_request_and_headers(void **st)
 {
 	struct srv v;
-	struct source s;
+	struct kit k;
 	char err[512], last[65536];
 	srv_start(&v);
 	srv_set(&v, 200, "application/json", VEC1);
-	open_at(&s, &v, "\"headers\": {\"X-Scope-OrgID\": \"team-a\"}");
-	assert_int_equal(source_fetch(&s, "sum(rate(x[2m]))", 0, err, sizeof err), 0);
-	assert_int_equal(s.batch.n, 1);
-	assert_true(s.batch.s[0].value == 12.5);
-	assert_int_equal(s.batch.s[0].ts, INT64_C(1714564800123));
-	assert_string_equal(s.batch.s[0].labels, "{service=\"web\"}");
+	open_at(&k, &v, "\"headers\": {\"X-Scope-OrgID\": \"team-a\"}");
+	assert_int_equal(source_fetch(&k, "sum(rate(x[2m]))", 0, err, sizeof err), 0);
+	assert_int_equal(k.batch.n, 1);
+	assert_true(k.batch.v[0] == 12.5);
+	assert_int_equal(k.batch.ts[0], INT64_C(1714564800123));
+	assert_string_equal(k.batch.labels[0], "{service=\"web\"}");
 	srv_last(&v, last, sizeof last);
 	assert_true(!strncmp(last, "POST /api/v1/query HTTP/1.1\r\n", 29));
 	assert_contains(last, "\r\nX-Scope-OrgID: team-a\r\n");
@@ -916,7 +464,7 @@ static void test_fetch_request_and_headers(void **st)
 	assert_lacks(last, "Expect:");
 	assert_lacks(last, "Authorization");
 	assert_contains(last, "\r\n\r\nquery=sum%28rate%28x%5B2m%5D%29%29&time=1714564800.123");
-	source_close(&s);
+	kit_close(&k);
 	srv_stop(&v);
 }
 
@@ -924,20 +472,20 @@ static void test_fetch_request_and_headers(void **st)
 static void test_connection_reused(void **st)
 {
 	struct srv v;
-	struct source s;
+	struct kit k;
 	char err[512];
 	srv_start(&v);
 	srv_set(&v, 200, "application/json", VEC1);
-	open_at(&s, &v, NULL);
+	open_at(&k, &v, NULL);
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(source_fetch(&s, "q", 0, err, sizeof err), 0);
+		assert_int_equal(source_fetch(&k, "q", 0, err, sizeof err), 0);
 	assert_int_equal(srv_accepted(&v), 1);
-	source_close(&s);
+	kit_close(&k);
 	srv_stop(&v);
 }
 
 struct conc {
-	struct source *s;
+	struct kit *k;
 	int ok;
 };
 
@@ -947,7 +495,7 @@ static void *conc_main(void *arg)
 	char err[512];
 	struct sw_request req = { .metric = "m", .query = "q", .now_ms = 1, .deadline_ms = t_now() + 5000 };
 	for (int i = 0; i < 5; i++)
-		if (scaler_prometheus.fetch(c->s->state, c->s->params, &req, &c->s->batch, err, sizeof err) == 0)
+		if (T->fetch(c->k->state, c->k->src, &req, &c->k->batch, err, sizeof err) == 0)
 			c->ok++;
 	return NULL;
 }
@@ -956,15 +504,15 @@ static void *conc_main(void *arg)
 static void test_concurrent_fetches(void **st)
 {
 	struct srv v;
-	struct source s;
+	struct kit k;
 	srv_start(&v);
 	srv_set(&v, 200, "application/json", VEC1);
-	open_at(&s, &v, NULL);
-	s.batch.cap = TB_MAX;
+	open_at(&k, &v, NULL);
+	k.batch.cap = TB_MAX;
 	struct conc c[4];
 	pthread_t t[4];
 	for (int i = 0; i < 4; i++) {
-		c[i].s = &s;
+		c[i].k = &k;
 		c[i].ok = 0;
 		assert_int_equal(pthread_create(&t[i], NULL, conc_main, &c[i]), 0);
 	}
@@ -972,63 +520,58 @@ static void test_concurrent_fetches(void **st)
 		pthread_join(t[i], NULL);
 		assert_int_equal(c[i].ok, 5);
 	}
-	assert_int_equal(s.batch.n, 20);
+	assert_int_equal(k.batch.n, 20);
 	assert_true(srv_accepted(&v) <= 4);
-	source_close(&s);
+	kit_close(&k);
 	srv_stop(&v);
 }
 
 static void test_fetch_answers_become_errors(void **st)
 {
 	struct srv v;
-	struct source s;
+	struct kit k;
 	char err[512], want[256];
 	srv_start(&v);
-	open_at(&s, &v, NULL);
+	open_at(&k, &v, NULL);
 
 	srv_set(&v, 200, "application/json", "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[]}}");
-	assert_int_equal(source_fetch(&s, "q", 0, err, sizeof err), SW_FETCH_ANSWER_ERROR);
-	snprintf(want, sizeof want, "'http://127.0.0.1:%d/api/v1/query': query returned no series", v.port);
+	assert_int_equal(source_fetch(&k, "q", 0, err, sizeof err), SW_FETCH_ANSWER_ERROR);
+	snprintf(want, sizeof want, "'http://127.0.0.1:%d/api/v1/query': query returned no series", v.tcp.port);
 	assert_string_equal(err, want);
-	assert_int_equal(s.batch.n, 0);
+	assert_int_equal(k.batch.n, 0);
 
 	srv_set(&v, 400, "application/json",
 		"{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"1:4: parse error: unclosed left parenthesis\"}");
-	assert_int_equal(source_fetch(&s, "sum(", 0, err, sizeof err), SW_FETCH_ANSWER_ERROR);
+	assert_int_equal(source_fetch(&k, "sum(", 0, err, sizeof err), SW_FETCH_ANSWER_ERROR);
 	assert_contains(err, "HTTP 400 (bad_data): 1:4: parse error: unclosed left parenthesis");
 
 	srv_set(&v, 503, "text/html", "<html>upstream down</html>");
-	assert_int_equal(source_fetch(&s, "q", 0, err, sizeof err), SW_FETCH_SOURCE_ERROR);
+	assert_int_equal(source_fetch(&k, "q", 0, err, sizeof err), SW_FETCH_SOURCE_ERROR);
 	assert_contains(err, "HTTP 503: <html>upstream down</html>");
 
 	srv_set(&v, 204, "application/json", "");
-	assert_int_equal(source_fetch(&s, "q", 0, err, sizeof err), SW_FETCH_ANSWER_ERROR);
+	assert_int_equal(source_fetch(&k, "q", 0, err, sizeof err), SW_FETCH_ANSWER_ERROR);
 	assert_contains(err, "empty body");
 
 	srv_set(&v, 200, "text/plain", "all good");
-	assert_int_equal(source_fetch(&s, "q", 0, err, sizeof err), SW_FETCH_ANSWER_ERROR);
+	assert_int_equal(source_fetch(&k, "q", 0, err, sizeof err), SW_FETCH_ANSWER_ERROR);
 	assert_contains(err, "body is not JSON: all good");
 
 	/* a body cut short: Content-Length promises more, then the server closes */
-	pthread_mutex_lock(&v.mu);
-	free(v.resp);
-	v.resp = strdup("HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n{\"status\":\"succ");
-	v.resp_len = strlen(v.resp);
-	pthread_mutex_unlock(&v.mu);
-	srv_mode(&v, M_CANNED_CLOSE);
-	assert_int_equal(source_fetch(&s, "q", 0, err, sizeof err), SW_FETCH_SOURCE_ERROR);
+	srv_set_raw(&v, "HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n{\"status\":\"succ", M_CANNED_CLOSE);
+	assert_int_equal(source_fetch(&k, "q", 0, err, sizeof err), SW_FETCH_SOURCE_ERROR);
 	assert_contains(err, "cannot read 'http://127.0.0.1:");
 	assert_contains(err, "transfer closed with 485 bytes remaining to read");
 
 	srv_mode(&v, M_CLOSE);
-	assert_int_equal(source_fetch(&s, "q", 0, err, sizeof err), SW_FETCH_SOURCE_ERROR);
+	assert_int_equal(source_fetch(&k, "q", 0, err, sizeof err), SW_FETCH_SOURCE_ERROR);
 	assert_contains(err, "Empty reply from server");
 
 	srv_set(&v, 200, "application/json", VEC1);
-	s.batch.cap = 0;
-	assert_int_equal(source_fetch(&s, "q", 0, err, sizeof err), 0);
-	assert_int_equal(s.batch.n, 1);
-	source_close(&s);
+	k.batch.cap = 0;
+	assert_int_equal(source_fetch(&k, "q", 0, err, sizeof err), 0);
+	assert_int_equal(k.batch.n, 1);
+	kit_close(&k);
 	srv_stop(&v);
 }
 
@@ -1040,77 +583,71 @@ static int64_t elapsed_since(int64_t t0)
 static void test_deadline(void **st)
 {
 	struct srv v;
-	struct source s;
+	struct kit k;
 	char err[512];
 	srv_start(&v);
 	srv_mode(&v, M_HANG);
-	open_at(&s, &v, NULL); /* timeout 2s by default: the deadline is sooner */
+	open_at(&k, &v, NULL); /* timeout 2s by default: the deadline is sooner */
 	int64_t t0 = t_now();
-	assert_int_equal(source_fetch(&s, "q", t0 + 300, err, sizeof err), SW_FETCH_SOURCE_ERROR);
+	assert_int_equal(source_fetch(&k, "q", t0 + 300, err, sizeof err), SW_FETCH_SOURCE_ERROR);
 	int64_t took = elapsed_since(t0);
 	assert_contains(err, "no complete answer within");
 	assert_true(took >= 250);
 	assert_true(took < 1900);
 
 	/* the source's timeout when it is sooner than the deadline */
-	source_close(&s);
-	open_at(&s, &v, "\"timeout\": \"200ms\"");
+	kit_close(&k);
+	open_at(&k, &v, "\"timeout\": \"200ms\"");
 	t0 = t_now();
-	assert_int_equal(source_fetch(&s, "q", t0 + 60000, err, sizeof err), SW_FETCH_SOURCE_ERROR);
+	assert_int_equal(source_fetch(&k, "q", t0 + 60000, err, sizeof err), SW_FETCH_SOURCE_ERROR);
 	took = elapsed_since(t0);
 	assert_contains(err, "no complete answer within 200 ms");
 	assert_true(took >= 150 && took < 1900);
 
 	/* an expired deadline fails at once, without a connection */
 	int before = srv_accepted(&v);
-	assert_int_equal(source_fetch(&s, "q", t_now() - 1, err, sizeof err), SW_FETCH_ANSWER_ERROR);
+	assert_int_equal(source_fetch(&k, "q", t_now() - 1, err, sizeof err), SW_FETCH_ANSWER_ERROR);
 	assert_contains(err, "deadline passed before the request started");
 	assert_int_equal(srv_accepted(&v), before);
-	source_close(&s);
+	kit_close(&k);
 	srv_stop(&v);
 }
 
 static void test_refused(void **st)
 {
-	/* a bound socket that does not listen: connecting to it is refused */
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-	socklen_t al = sizeof a;
-	getsockname(fd, (struct sockaddr *)&a, &al);
-	int port = ntohs(a.sin_port);
+	int port, fd = kit_refusing_port(&port);
 	char json[256], err[512], want[256];
-	struct source s;
+	struct kit k;
 	snprintf(json, sizeof json, "{\"url\":\"http://scaler:hunter2@127.0.0.1:%d/\"}", port);
-	assert_int_equal(source_open(&s, json, err, sizeof err), 0);
-	assert_int_equal(source_fetch(&s, "q", 0, err, sizeof err), SW_FETCH_SOURCE_ERROR);
+	assert_int_equal(kit_open(&k, T, json, NULL, err, sizeof err), 0);
+	assert_int_equal(source_fetch(&k, "q", 0, err, sizeof err), SW_FETCH_SOURCE_ERROR);
 	snprintf(want, sizeof want, "cannot reach 'http://127.0.0.1:%d/api/v1/query': Connection refused", port);
 	assert_string_equal(err, want);
-	source_close(&s);
+	kit_close(&k);
 	close(fd);
 }
 
 static void test_body_cap(void **st)
 {
 	struct srv v;
-	struct source s;
+	struct kit k;
 	char err[512];
 	srv_start(&v);
-	open_at(&s, &v, NULL);
+	open_at(&k, &v, NULL);
 	srv_stream(&v, HTTP_BODY_MAX_DEFAULT + 1, 1);
-	assert_int_equal(source_fetch(&s, "q", 0, err, sizeof err), SW_FETCH_ANSWER_ERROR);
+	assert_int_equal(source_fetch(&k, "q", 0, err, sizeof err), SW_FETCH_ANSWER_ERROR);
 	assert_contains(err, "body larger than 10485760 bytes");
 	srv_stream(&v, HTTP_BODY_MAX_DEFAULT + 1, 0); /* no length: the cap is met while reading */
-	assert_int_equal(source_fetch(&s, "q", 0, err, sizeof err), SW_FETCH_ANSWER_ERROR);
+	assert_int_equal(source_fetch(&k, "q", 0, err, sizeof err), SW_FETCH_ANSWER_ERROR);
 	assert_contains(err, "body larger than 10485760 bytes");
-	source_close(&s);
+	kit_close(&k);
 
-	/* exactly at the cap is fine for the transport (here: spaces, not JSON) */
+	/* exactly at the cap is fine for the transport (here: not JSON) */
 	struct http_source_params hp = { .timeout_ms = 5000 };
 	struct http_client *c = http_client_new(&hp, err, sizeof err);
 	assert_non_null(c);
 	char url[128];
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/x", v.port);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/x", v.tcp.port);
 	srv_stream(&v, 1000, 1);
 	struct http_req r = { .method = HTTP_GET, .url = url, .max_bytes = 1000 };
 	struct http_resp resp;
@@ -1135,7 +672,7 @@ static void test_redirects(void **st)
 	struct http_source_params hp = { .timeout_ms = 5000 };
 	struct http_client *c = http_client_new(&hp, err, sizeof err);
 	assert_non_null(c);
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/r0", v.port);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/r0", v.tcp.port);
 	struct http_req r = { .method = HTTP_GET, .url = url };
 	struct http_resp resp;
 	srv_hops(&v, 3);
@@ -1153,29 +690,21 @@ static void test_redirects(void **st)
 /* A temporary folder laid out as Kubernetes projects a token: token ->
  * ..data/token, ..data -> ..<version>; rotation swaps ..data. */
 struct tokdir {
-	char dir[256];
+	struct kit_dir tmp;
 	char path[320];
 	int version;
 };
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
 
 static void tokdir_put(struct tokdir *d, const char *token)
 {
 	char vdir[320], file[400], tmp[320], data[320];
 	d->version++;
-	snprintf(vdir, sizeof vdir, "%s/..v%d", d->dir, d->version);
+	snprintf(vdir, sizeof vdir, "%s/..v%d", d->tmp.path, d->version);
 	assert_int_equal(mkdir(vdir, 0700), 0);
 	snprintf(file, sizeof file, "%s/token", vdir);
-	write_file(file, token);
-	snprintf(tmp, sizeof tmp, "%s/..data_tmp", d->dir);
-	snprintf(data, sizeof data, "%s/..data", d->dir);
+	kit_write_file(file, token);
+	kit_dir_file(&d->tmp, "..data_tmp", tmp, sizeof tmp);
+	kit_dir_file(&d->tmp, "..data", data, sizeof data);
 	snprintf(vdir, sizeof vdir, "..v%d", d->version);
 	assert_int_equal(symlink(vdir, tmp), 0);
 	assert_int_equal(rename(tmp, data), 0);
@@ -1184,103 +713,82 @@ static void tokdir_put(struct tokdir *d, const char *token)
 static void tokdir_init(struct tokdir *d, const char *token)
 {
 	memset(d, 0, sizeof *d);
-	const char *tmp = getenv("TMPDIR");
-	snprintf(d->dir, sizeof d->dir, "%s/swtest.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	assert_non_null(mkdtemp(d->dir));
+	kit_dir_make(&d->tmp);
 	tokdir_put(d, token);
-	snprintf(d->path, sizeof d->path, "%s/token", d->dir);
+	kit_dir_file(&d->tmp, "token", d->path, sizeof d->path);
 	assert_int_equal(symlink("..data/token", d->path), 0);
-}
-
-static void tokdir_remove(struct tokdir *d)
-{
-	char p[400];
-	unlink(d->path);
-	snprintf(p, sizeof p, "%s/..data", d->dir);
-	unlink(p);
-	for (int i = 1; i <= d->version; i++) {
-		snprintf(p, sizeof p, "%s/..v%d/token", d->dir, i);
-		unlink(p);
-		snprintf(p, sizeof p, "%s/..v%d/password", d->dir, i);
-		unlink(p);
-		snprintf(p, sizeof p, "%s/..v%d", d->dir, i);
-		rmdir(p);
-	}
-	snprintf(p, sizeof p, "%s/password", d->dir);
-	unlink(p);
-	rmdir(d->dir);
 }
 
 static void test_bearer_token_rotation(void **st)
 {
 	struct srv v;
-	struct source s;
+	struct kit k;
 	struct tokdir d;
 	char err[512], last[65536], extra[512];
 	srv_start(&v);
 	srv_set(&v, 200, "application/json", VEC1);
 	tokdir_init(&d, "tok-one\n");
 	snprintf(extra, sizeof extra, "\"bearerTokenFile\": \"%s\"", d.path);
-	open_at(&s, &v, extra);
-	assert_int_equal(source_fetch(&s, "q", 0, err, sizeof err), 0);
+	open_at(&k, &v, extra);
+	assert_int_equal(source_fetch(&k, "q", 0, err, sizeof err), 0);
 	srv_last(&v, last, sizeof last);
 	assert_contains(last, "\r\nAuthorization: Bearer tok-one\r\n");
 
 	tokdir_put(&d, "tok-two");
-	assert_int_equal(source_fetch(&s, "q", 0, err, sizeof err), 0);
+	assert_int_equal(source_fetch(&k, "q", 0, err, sizeof err), 0);
 	srv_last(&v, last, sizeof last);
 	assert_contains(last, "\r\nAuthorization: Bearer tok-two\r\n");
 
 	/* rewritten in place, another length */
 	char file[400];
-	snprintf(file, sizeof file, "%s/..v2/token", d.dir);
-	write_file(file, "tok-three-longer\n");
-	assert_int_equal(source_fetch(&s, "q", 0, err, sizeof err), 0);
+	snprintf(file, sizeof file, "%s/..v2/token", d.tmp.path);
+	kit_write_file(file, "tok-three-longer\n");
+	assert_int_equal(source_fetch(&k, "q", 0, err, sizeof err), 0);
 	srv_last(&v, last, sizeof last);
 	assert_contains(last, "\r\nAuthorization: Bearer tok-three-longer\r\n");
 
 	/* a server that echoes the token back: the message never shows it */
 	srv_mode(&v, M_ECHO_AUTH);
-	assert_int_equal(source_fetch(&s, "q", 0, err, sizeof err), SW_FETCH_ANSWER_ERROR);
+	assert_int_equal(source_fetch(&k, "q", 0, err, sizeof err), SW_FETCH_ANSWER_ERROR);
 	assert_contains(err, "HTTP 401: Authorization: Bearer ***");
 	assert_lacks(err, "tok-three-longer");
 
 	/* the token file gone: a clear error naming the file, not the token */
 	unlink(file);
-	assert_int_equal(source_fetch(&s, "q", 0, err, sizeof err), SW_FETCH_ANSWER_ERROR);
+	assert_int_equal(source_fetch(&k, "q", 0, err, sizeof err), SW_FETCH_ANSWER_ERROR);
 	assert_contains(err, "cannot read bearer token file '");
 	assert_contains(err, "No such file or directory");
-	source_close(&s);
-	tokdir_remove(&d);
+	kit_close(&k);
+	kit_dir_remove(&d.tmp);
 	srv_stop(&v);
 }
 
 static void test_basic_auth(void **st)
 {
 	struct srv v;
-	struct source s;
+	struct kit k;
 	struct tokdir d;
 	char err[512], last[65536], extra[512], pw[400];
 	srv_start(&v);
 	srv_set(&v, 200, "application/json", VEC1);
 	tokdir_init(&d, "unused");
-	snprintf(pw, sizeof pw, "%s/password", d.dir);
-	write_file(pw, "s3cret\n");
+	kit_dir_file(&d.tmp, "password", pw, sizeof pw);
+	kit_write_file(pw, "s3cret\n");
 	snprintf(extra, sizeof extra, "\"basicAuth\": {\"username\": \"alice\", \"passwordFile\": \"%s\"}", pw);
-	open_at(&s, &v, extra);
-	assert_int_equal(source_fetch(&s, "q", 0, err, sizeof err), 0);
+	open_at(&k, &v, extra);
+	assert_int_equal(source_fetch(&k, "q", 0, err, sizeof err), 0);
 	srv_last(&v, last, sizeof last);
 	assert_contains(last, "\r\nAuthorization: Basic YWxpY2U6czNjcmV0\r\n"); /* alice:s3cret */
 	srv_mode(&v, M_ECHO_AUTH);
-	assert_int_equal(source_fetch(&s, "q", 0, err, sizeof err), SW_FETCH_ANSWER_ERROR);
+	assert_int_equal(source_fetch(&k, "q", 0, err, sizeof err), SW_FETCH_ANSWER_ERROR);
 	assert_contains(err, "HTTP 401: Authorization: Basic ***");
 	assert_lacks(err, "YWxpY2U6czNjcmV0");
-	write_file(pw, "");
-	assert_int_equal(source_fetch(&s, "q", 0, err, sizeof err), SW_FETCH_ANSWER_ERROR);
+	kit_write_file(pw, "");
+	assert_int_equal(source_fetch(&k, "q", 0, err, sizeof err), SW_FETCH_ANSWER_ERROR);
 	assert_contains(err, "basic auth password file '");
 	assert_contains(err, "' is empty");
-	source_close(&s);
-	tokdir_remove(&d);
+	kit_close(&k);
+	kit_dir_remove(&d.tmp);
 	srv_stop(&v);
 }
 
@@ -1290,7 +798,7 @@ static void test_host_get(void **st)
 	char err[512], url[128], last[65536];
 	srv_start(&v);
 	srv_set(&v, 404, "text/plain", "nope");
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/stats", v.port);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/stats", v.tcp.port);
 	struct sw_label h[] = { { "X-Key", "k1" } };
 	struct sw_kv kv = { 1, h };
 	char *body;
@@ -1321,7 +829,7 @@ static void test_query_range(void **st)
 		"{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":["
 		"{\"metric\":{\"s\":\"1\"},\"values\":[[1714564800,\"1\"],[1714564860,\"2\"]]}]}}");
 	char json[256];
-	snprintf(json, sizeof json, "{\"url\":\"http://127.0.0.1:%d/prom/\"}", v.port);
+	snprintf(json, sizeof json, "{\"url\":\"http://127.0.0.1:%d/prom/\"}", v.tcp.port);
 	void *p = load_params(json, err, sizeof err);
 	assert_non_null(p);
 	struct range_seen r;
@@ -1344,8 +852,7 @@ static void test_query_range(void **st)
 	assert_int_equal(prometheus_query_range(p, "x", t0, t0 - 1, 1000, t_now() + 5000, range_cb, &r, err, sizeof err),
 			 SW_FETCH_ANSWER_ERROR);
 	assert_contains(err, "start <= end");
-	params_release(scaler_prometheus.source_params, scaler_prometheus.n_source_params, p);
-	free(p);
+	kit_free_source(T, p);
 	srv_stop(&v);
 }
 
@@ -1389,32 +896,25 @@ static void lines_flush(struct lines *ls, const char *prefix)
 	fflush(stdout);
 }
 
-static const char *kind_name(int rc)
-{
-	return rc == SW_FETCH_SOURCE_ERROR ? "source" : rc == SW_FETCH_ANSWER_ERROR ? "answer" : "?";
-}
-
-static int tool_fetch(struct source *s, const char *query, int64_t now_ms, int one_line)
+static int tool_fetch(struct kit *k, const char *query, int64_t now_ms, int one_line)
 {
 	char err[1024];
-	struct sw_request req = { .metric = "m", .query = query, .now_ms = now_ms, .deadline_ms = t_now() + 10000 };
-	batch_reset(&s->batch);
-	int rc = scaler_prometheus.fetch(s->state, s->params, &req, &s->batch, err, sizeof err);
+	int rc = kit_fetch_at(k, query, now_ms, t_now() + 10000, err, sizeof err);
 	if (rc) {
-		printf("error (%s): %s\n", kind_name(rc), err);
+		printf("error (%s): %s\n", kit_kind(rc), err);
 		fflush(stdout);
 		return 1;
 	}
 	if (one_line) {
-		printf("ok %zu\n", s->batch.n);
+		printf("ok %zu\n", k->batch.n);
 		fflush(stdout);
 		return 0;
 	}
 	struct lines ls = { .n = 0 };
-	for (size_t i = 0; i < s->batch.n; i++) {
+	for (size_t i = 0; i < k->batch.n; i++) {
 		char v[64], line[700];
-		print_value(s->batch.s[i].value, v, sizeof v);
-		snprintf(line, sizeof line, "%s %s %lld", s->batch.s[i].labels, v, (long long)s->batch.s[i].ts);
+		print_value(k->batch.v[i], v, sizeof v);
+		snprintf(line, sizeof line, "%s %s %lld", k->batch.labels[i], v, (long long)k->batch.ts[i]);
 		lines_add(&ls, line);
 	}
 	lines_flush(&ls, "");
@@ -1425,7 +925,7 @@ static int tool_range_cb(void *ctx, const struct prometheus_series *s)
 {
 	struct lines *ls = ctx;
 	char labels[512], v[64], line[700];
-	format_label_set(s->labels, s->nlabels, labels, sizeof labels);
+	kit_format_labels(s->labels, s->nlabels, labels, sizeof labels);
 	for (size_t i = 0; i < s->n; i++) {
 		print_value(s->values[i], v, sizeof v);
 		snprintf(line, sizeof line, "%s %lld %s", labels, (long long)s->ts_ms[i], v);
@@ -1445,25 +945,10 @@ static int64_t secs_to_ms(const char *s)
 	return llround(d * 1000.0);
 }
 
-/* Prints a TCP port on 127.0.0.1 that was free a moment ago. */
-static int tool_freeport(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t al = sizeof a;
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) || getsockname(fd, (struct sockaddr *)&a, &al)) {
-		perror("freeport");
-		return 1;
-	}
-	printf("%d\n", ntohs(a.sin_port));
-	close(fd);
-	return 0;
-}
-
 static int tool_main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "freeport"))
-		return tool_freeport();
+		return kit_freeport();
 	if (argc < 4) {
 		fprintf(stderr, "usage: %s query|poll CONFIG_JSON PROMQL TIME_S | range CONFIG_JSON PROMQL START END STEP\n",
 			argv[0]);
@@ -1475,37 +960,36 @@ static int tool_main(int argc, char **argv)
 	if (!strcmp(argv[1], "range") && argc == 7) {
 		void *p = load_params(argv[2], err, sizeof err);
 		if (!p) {
-			printf("error: %s\n", err);
+			printf("error (config): %s\n", err);
 			return 1;
 		}
 		struct lines ls = { .n = 0 };
 		int n = prometheus_query_range(p, argv[3], secs_to_ms(argv[4]), secs_to_ms(argv[5]), secs_to_ms(argv[6]),
 					       t_now() + 10000, tool_range_cb, &ls, err, sizeof err);
 		if (n < 0) {
-			printf("error (%s): %s\n", kind_name(n), err);
+			printf("error (%s): %s\n", kit_kind(n), err);
 			rc = 1;
 		} else {
 			printf("series %d\n", n);
 			lines_flush(&ls, "");
 		}
-		params_release(scaler_prometheus.source_params, scaler_prometheus.n_source_params, p);
-		free(p);
+		kit_free_source(T, p);
 	} else if ((!strcmp(argv[1], "query") || !strcmp(argv[1], "poll")) && argc == 5) {
-		struct source s;
-		if (source_open(&s, argv[2], err, sizeof err)) {
-			printf("error: %s\n", err);
-			source_close(&s);
+		struct kit k;
+		if (kit_open(&k, T, argv[2], NULL, err, sizeof err)) {
+			printf("error (config): %s\n", err);
+			kit_close(&k);
 			return 1;
 		}
 		int64_t now = secs_to_ms(argv[4]);
 		if (!strcmp(argv[1], "query")) {
-			rc = tool_fetch(&s, argv[3], now, 0);
+			rc = tool_fetch(&k, argv[3], now, 0);
 		} else {
 			char line[256];
 			while (fgets(line, sizeof line, stdin))
-				tool_fetch(&s, argv[3], now, 1);
+				tool_fetch(&k, argv[3], now, 1);
 		}
-		source_close(&s);
+		kit_close(&k);
 	} else {
 		fprintf(stderr, "%s: bad arguments\n", argv[0]);
 		rc = 2;

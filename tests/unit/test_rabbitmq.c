@@ -27,14 +27,7 @@ static const struct sw_scaler_type *T = &scaler_rabbitmq;
 
 static void load_fails(int source, const char *json, const char *want)
 {
-	char err[2048] = "";
-	const struct sw_param *tab = source ? T->source_params : T->metric_params;
-	size_t n = source ? T->n_source_params : T->n_metric_params;
-	size_t sz = source ? T->source_params_size : T->metric_params_size;
-	void *p = kit_load(tab, n, sz, json, source ? "sources.rabbit" : "metrics[0].params", err, sizeof err);
-	if (p)
-		fail_msg("'%s' loaded", json);
-	assert_string_equal(err, want);
+	kit_load_fails(T, source, source ? "sources.rabbit" : "metrics[0].params", json, want);
 }
 
 static void test_descriptor(void **st)
@@ -114,7 +107,7 @@ static void test_open_errors(void **st)
 static void open_on(struct kit *k, struct srv *v, const char *metric)
 {
 	char src[256], err[1024];
-	snprintf(src, sizeof src, "{\"url\": \"http://127.0.0.1:%d/\"}", v->port);
+	snprintf(src, sizeof src, "{\"url\": \"http://127.0.0.1:%d/\"}", v->tcp.port);
 	if (kit_open(k, T, src, metric, err, sizeof err))
 		fail_msg("open: %s", err);
 }
@@ -169,7 +162,7 @@ static void test_one_queue_errors(void **st)
 	struct kit k;
 	char err[1024], want[1024], url[256];
 	srv_start(&v);
-	snprintf(url, sizeof url, "'http://127.0.0.1:%d/api/queues/%%2F/orders?...'", v.port);
+	snprintf(url, sizeof url, "'http://127.0.0.1:%d/api/queues/%%2F/orders?...'", v.tcp.port);
 	static const struct {
 		const char *metric;
 		long status;
@@ -278,7 +271,7 @@ static void test_regex_errors(void **st)
 	open_on(&k, &v, "{\"queueName\": \"^payments\", \"useRegex\": true, \"pageSize\": 3}");
 	assert_int_equal(kit_fetch(&k, 0, err, sizeof err), SW_FETCH_ANSWER_ERROR);
 	snprintf(want, sizeof want, "'http://127.0.0.1:%d/api/queues/%%2F?...': no queue in vhost '/' matches '^payments' "
-				    "(5 listed)", v.port);
+				    "(5 listed)", v.tcp.port);
 	assert_string_equal(err, want);
 	kit_close(&k);
 
@@ -335,7 +328,7 @@ static void test_transport(void **st)
 	struct kit k;
 	char err[1024], want[512];
 	srv_start(&v);
-	int port = v.port;
+	int port = v.tcp.port;
 	srv_set(&v, 200, "application/json", QUEUE);
 	open_on(&k, &v, "{\"queueName\": \"orders\"}");
 	for (int i = 0; i < 3; i++)
