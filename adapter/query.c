@@ -166,7 +166,8 @@ static void add_on_error(cJSON *report, const struct metric_cfg *m, const char *
 	cJSON_AddStringToObject(oe, "outcome", text);
 }
 
-/* The index order of a batch's samples by series key, then by arrival. */
+/* The index order of a batch's samples by series key, then by arrival
+ * (qsort's comparison gets the batch through a static: the CLI has one thread). */
 static const struct sw_batch *sort_batch;
 
 static int by_key(const void *a, const void *b)
@@ -230,6 +231,17 @@ static void served_error(cJSON *served, int code, const char *fmt, ...)
 	cJSON_ReplaceItemInObjectCaseSensitive(served, "message", cJSON_CreateString(msg));
 }
 
+/* True, with a note, when a 200 answer would have no items: the server
+ * answers so, but the HPA takes it as "no metrics returned", an error. */
+static bool note_if_empty(cJSON *report, const cJSON *items)
+{
+	if (cJSON_GetArraySize(items) > 0)
+		return false;
+	add_note(report, "no series matches the selector: the answer is 200 with no items, which the HPA "
+			 "treats as an error (no metrics returned)");
+	return true;
+}
+
 /* A static metric: its configured series, served as written. */
 static int report_static(cJSON *report, const struct metric_cfg *m, const struct selector *sel, int64_t now)
 {
@@ -265,6 +277,8 @@ static int report_static(cJSON *report, const struct metric_cfg *m, const struct
 	}
 	add_note(report, "a static source is not fetched: its values are served as written in the config, "
 			 "stamped with the request's time, without smoothing, stabilisation or bounds");
+	if (rc == QUERY_OK && note_if_empty(report, items))
+		rc = QUERY_FAILED;
 	return rc;
 }
 
@@ -300,6 +314,7 @@ static int report_fetch(cJSON *report, const struct config *cfg, const struct me
 			.deadline_ms = start + deadline,
 		};
 		int frc = st->fetch(state, src->params, &req, &batch, err, sizeof err);
+		int64_t done = now_ms();
 		if (st->close)
 			st->close(state);
 		if (frc == 0 && batch.overflow) {
@@ -308,7 +323,7 @@ static int report_fetch(cJSON *report, const struct config *cfg, const struct me
 		} else if (frc == 0 && batch.n == 0) {
 			kind = "no_samples";
 			snprintf(err, sizeof err, "the source returned no samples");
-		} else if (frc == 0 && now_ms() > start + deadline) {
+		} else if (frc == 0 && done > start + deadline) {
 			kind = "timeout";
 			snprintf(err, sizeof err, "the fetch finished after its deadline");
 		} else if (frc) {
@@ -330,6 +345,10 @@ static int report_fetch(cJSON *report, const struct config *cfg, const struct me
 		cJSON_AddNullToObject(fetch, "kind");
 	}
 	cJSON_AddNumberToObject(fetch, "durationMs", (double)(end - start));
+	if (m->templated && end - start > ROUTES_SUBSCRIBE_WAIT_MS)
+		add_note(report, "this fetch took %lld ms: the first request for a new (namespace, selector) waits "
+				 "at most %d ms for its fetch and would get a 503; later polls have the deadline above",
+			 (long long)(end - start), ROUTES_SUBSCRIBE_WAIT_MS);
 	cJSON *series = cJSON_AddArrayToObject(fetch, "series");
 	cJSON *served = cJSON_AddObjectToObject(report, "served");
 	cJSON_AddNumberToObject(served, "code", 200);
@@ -416,9 +435,8 @@ static int report_fetch(cJSON *report, const struct config *cfg, const struct me
 	if (any_bad)
 		add_note(report, "a NaN or infinite value is an error, never a number: the server counts it as a "
 				 "not_finite fetch error and its series serves onError's answer");
-	if (!failed && cJSON_GetArraySize(items) == 0)
-		add_note(report, "no series matches the selector: the answer is 200 with no items, which the HPA "
-				 "treats as an error (no metrics returned)");
+	if (!failed && note_if_empty(report, items))
+		rc = QUERY_FAILED;
 	batch_release(&batch);
 	return rc;
 }
@@ -527,7 +545,11 @@ cJSON *query_report(const struct config *cfg, const struct query_opts *o, int *r
 		cJSON_AddStringToObject(report, "renderedQuery", sent);
 	else
 		cJSON_AddNullToObject(report, "renderedQuery");
-	cJSON_AddStringToObject(report, "namespace", ns);
+	/* an untemplated query does not contain the namespace: it only decides visibility */
+	if (o->ns || m->templated)
+		cJSON_AddStringToObject(report, "namespace", ns);
+	else
+		cJSON_AddNullToObject(report, "namespace");
 	if (sel) {
 		char s[ROUTES_MAX_SELECTOR + 1];
 		selector_string(sel, s, sizeof s);
@@ -623,7 +645,11 @@ void query_print_text(const cJSON *r, FILE *out)
 	} else if (jstr(r, "renderedQuery")) {
 		fprintf(out, "query:     %s\n", jstr(r, "renderedQuery"));
 	}
-	fprintf(out, "namespace: %s\n", jstr(r, "namespace"));
+	if (jstr(r, "namespace") && jstr(r, "renderedQuery") && strstr(jstr(r, "query"), "<<.Namespace>>"))
+		fprintf(out, "namespace: %s\n", jstr(r, "namespace"));
+	else if (jstr(r, "namespace"))
+		fprintf(out, "namespace: %s (not in the query: it only decides where the metric is visible)\n",
+			jstr(r, "namespace"));
 	if (jstr(r, "selector"))
 		fprintf(out, "selector:  %s (%s)\n", jstr(r, "selector"),
 			!strcmp(jstr(r, "selectorAppliedBy"), "source") ? "rendered into the query: the source applies it"
@@ -724,8 +750,9 @@ static const char usage_text[] =
 	"  -h, --help           show this help\n"
 	"\n"
 	"Exit status: 0 when the request would be answered with values, 1 when the\n"
-	"fetch failed, a value is NaN or infinite, or the request would fail, 2 for\n"
-	"a bad command line or config, an unknown metric, a bad namespace or selector.\n";
+	"fetch failed, a value is NaN or infinite, the request would fail or no series\n"
+	"matches, 2 for a bad command line or config, an unknown metric, a bad\n"
+	"namespace or selector.\n";
 
 int query_main(int argc, char **argv)
 {

@@ -25,7 +25,8 @@ struct query_opts {
 
 /* Exit codes of `scalewise query` (and of query_report's *rc). */
 #define QUERY_OK 0      /* the fetch worked and the request would be answered 200 */
-#define QUERY_FAILED 1  /* the fetch failed, a value is NaN/±Inf, or the request would fail */
+#define QUERY_FAILED 1  /* the fetch failed, a value is NaN/±Inf, the request would fail, or it
+			   would be answered with no items (the HPA's "no metrics returned") */
 #define QUERY_USAGE 2   /* unknown metric, bad --namespace or --selector */
 
 /*
@@ -33,7 +34,8 @@ struct query_opts {
  * caller frees with cJSON_Delete; `--output json` prints it as is):
  *   metric, source {name, type}, query (as configured), renderedQuery (what
  *   was sent; null for static sources and for sources without a query),
- *   namespace, selector (canonical, or null), selectorAppliedBy ("source"
+ *   namespace (null for an untemplated query without --namespace),
+ *   selector (canonical, or null), selectorAppliedBy ("source"
  *   when rendered into a templated query, "memory" when matched against the
  *   returned series, null without one), deadlineMs,
  *   fetch {ok, error, kind (source|answer|timeout|no_samples|too_many_series,

@@ -91,8 +91,12 @@ contains "not served" "(does not match the selector: not served)" "$OUT"
 contains "one item served" "would be served: 200, 1 item" "$OUT"
 contains "served value" "queue=\"orders\"} value \"37\" timestamp 20" "$OUT"
 contains "selector applied in memory" "selector:  queue=orders (matched against the returned series)" "$OUT"
-q --config "$C" queue_depth; check "untemplated, no selector" 0 "$RC"
+q --config "$C" queue_depth --namespace shop; check "untemplated, no selector" 0 "$RC"
 contains "two items without a selector" "would be served: 200, 2 items" "$OUT"
+contains "namespace only for visibility" "namespace: shop (not in the query: it only decides where the metric is visible)" "$OUT"
+q --config "$C" queue_depth --selector queue=none; check "no series matches exit" 1 "$RC"
+contains "no series matches, said" "would be served: 200, 0 items" "$OUT"
+contains "no series matches, why it matters" "which the HPA treats as an error" "$OUT"
 
 # templated: namespace and selector rendered into the query; Prometheus applies them
 q --config "$C" depth_by_queue --namespace shop --selector 'queue in (orders)'; check "templated exit" 0 "$RC"

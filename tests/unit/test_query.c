@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 #include "query.h"
@@ -39,6 +40,7 @@ static struct {
 	char ns[64];
 	bool ns_null;
 	int64_t deadline_in;         /* deadline_ms - now_ms */
+	int64_t sleep_ms;            /* the fetch takes this long */
 } fake;
 
 static const struct sw_host *fake_host;
@@ -61,6 +63,10 @@ static int fake_fetch(void *state, const void *params, const struct sw_request *
 	fake.ns_null = req->namespace_ == NULL;
 	snprintf(fake.ns, sizeof fake.ns, "%s", req->namespace_ ? req->namespace_ : "");
 	fake.deadline_in = req->deadline_ms - req->now_ms;
+	if (fake.sleep_ms) {
+		struct timespec ts = { fake.sleep_ms / 1000, (fake.sleep_ms % 1000) * 1000000 };
+		nanosleep(&ts, NULL);
+	}
 	if (fake.fetch_rc) {
 		snprintf(err, errlen, "%s", fake.error);
 		return fake.fetch_rc;
@@ -217,6 +223,7 @@ static void test_untemplated_selector_in_memory(void **st)
 	assert_int_equal(fake.fetches, 1);
 	assert_int_equal(fake.closes, 1);
 	assert_string_equal(s_at(r, "selectorAppliedBy", NULL), "memory");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r, "namespace")));
 	assert_int_equal(count(r, "fetch", "series"), 2);
 	assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(item(r, "fetch", "series", 1), "matchesSelector")));
 	assert_int_equal(code(r), 200);
@@ -234,8 +241,17 @@ static void test_untemplated_selector_in_memory(void **st)
 	free(t);
 	cJSON_Delete(r);
 
-	/* nothing matches: 200 with no items, said plainly */
-	r = run(&cfg, "depth", NULL, "queue=none", QUERY_OK);
+	/* a namespace only decides visibility for an untemplated query */
+	r = run(&cfg, "depth", "prod", NULL, QUERY_OK);
+	assert_true(fake.ns_null);
+	t = text_of(r);
+	assert_non_null(strstr(t, "namespace: prod (not in the query: it only decides where the metric is visible)\n"));
+	free(t);
+	cJSON_Delete(r);
+
+	/* nothing matches: 200 with no items, said plainly, and an exit 1 */
+	r = run(&cfg, "depth", NULL, "queue=none", QUERY_FAILED);
+	assert_int_equal(code(r), 200);
 	assert_int_equal(count(r, "served", "items"), 0);
 	t = text_of(r);
 	assert_non_null(strstr(t, "no series matches the selector"));
@@ -409,6 +425,30 @@ static void test_one_pipeline_per_series_and_notes(void **st)
 	config_release(&cfg);
 }
 
+/* slow fetches: past the deadline is a timeout, never a value; a templated
+ * fetch slower than the first request's wait is said to be one */
+static void test_slow_fetches(void **st)
+{
+	struct config cfg;
+	load(&cfg);
+	fake.n = 1;
+	fake.v[0] = 3;
+	fake.sleep_ms = 900; /* depth: interval 1s, deadline 800 ms */
+	cJSON *r = run(&cfg, "depth", NULL, NULL, QUERY_FAILED);
+	assert_string_equal(s_at(r, "fetch", "kind"), "timeout");
+	assert_string_equal(s_at(r, "fetch", "error"), "the fetch finished after its deadline");
+	assert_int_equal(count(r, "fetch", "series"), 0);
+	assert_int_equal(code(r), 503);
+	cJSON_Delete(r);
+	fake.sleep_ms = 2100; /* by_queue: interval 15s, deadline 12 s; a first request waits 2 s */
+	r = run(&cfg, "by_queue", NULL, NULL, QUERY_OK);
+	char *t = text_of(r);
+	assert_non_null(strstr(t, "the first request for a new (namespace, selector) waits at most 2000 ms"));
+	free(t);
+	cJSON_Delete(r);
+	config_release(&cfg);
+}
+
 static void test_static(void **st)
 {
 	struct config cfg;
@@ -468,6 +508,7 @@ int main(void)
 		cmocka_unit_test_setup(test_not_finite, setup),
 		cmocka_unit_test_setup(test_fetch_errors, setup),
 		cmocka_unit_test_setup(test_one_pipeline_per_series_and_notes, setup),
+		cmocka_unit_test_setup(test_slow_fetches, setup),
 		cmocka_unit_test_setup(test_static, setup),
 		cmocka_unit_test_setup(test_usage_errors, setup),
 	};
