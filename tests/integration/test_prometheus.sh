@@ -217,6 +217,9 @@ check_has "query_range: bad query carries Prometheus' message" \
 
 # --- outage and recovery under one open source ------------------------------
 mkfifo "$tmp/cmd"
+# the driver creates its output only once the FIFO has a writer (exec 3<> below):
+# make it first, so poll_line never reads a file that is not there yet
+: >"$tmp/poll.out"
 "$bin" poll "$plain" 'sw_test_gauge' "$at" <"$tmp/cmd" >"$tmp/poll.out" 2>&1 &
 poll_pid=$!
 exec 3<>"$tmp/cmd" # read-write: never blocks, even if the driver died at start
