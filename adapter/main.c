@@ -6,6 +6,7 @@
 #include "config.h"
 #include "hpa_cli.h"
 #include "http.h"
+#include "query.h"
 #include "record.h"
 #include "simulate.h"
 #include "serve.h"
@@ -22,6 +23,7 @@ static void usage(FILE *out)
 		"commands:\n"
 		"  serve     serve external.metrics.k8s.io/v1beta1 from a config\n"
 		"  check     validate a config: every problem with its key path, exit 2 when any\n"
+		"  query     fetch one metric once: what its source returns, what would be served\n"
 		"  hpa       evaluate one HPA decision (vector format) and explain it\n"
 		"  simulate  replay a recorded metric through a pipeline and the HPA model\n"
 		"  record    save a Prometheus range query as a trace for simulate\n"
@@ -171,6 +173,8 @@ int main(int argc, char **argv)
 		return serve_main(argc - 2, argv + 2);
 	if (!strcmp(cmd, "check"))
 		return check_main(argc - 2, argv + 2);
+	if (!strcmp(cmd, "query"))
+		return query_main(argc - 2, argv + 2);
 	if (!strcmp(cmd, "hpa"))
 		return hpa_cli_main(argc - 1, argv + 1); /* argv[0] is "hpa" */
 	if (!strcmp(cmd, "simulate"))

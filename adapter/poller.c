@@ -11,6 +11,7 @@
 #include "pipeline.h"
 #include "selfmetrics.h"
 #include "statefile.h"
+#include "template.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -1031,35 +1032,6 @@ struct poller *poller_current_ref(void)
 /* ------------------------------------------------------------------------ */
 /* subscriptions                                                            */
 
-/* Replaces <<.Namespace>> and <<.LabelMatchers>> in q. NULL with err on failure. */
-static char *render(const char *q, const char *ns, const struct selector *sel, char *err, size_t errlen)
-{
-	char matchers[16384] = "";
-	size_t mlen = 0;
-	if (sel && selector_promql(sel, matchers, sizeof matchers, &mlen, err, errlen))
-		return NULL;
-	struct buf b;
-	buf_init(&b, 1 << 20);
-	const char *p = q;
-	while (*p) {
-		if (!strncmp(p, "<<.Namespace>>", 14)) {
-			buf_adds(&b, ns);
-			p += 14;
-		} else if (!strncmp(p, "<<.LabelMatchers>>", 18)) {
-			buf_add(&b, matchers, mlen);
-			p += 18;
-		} else {
-			buf_addc(&b, *p++);
-		}
-	}
-	if (b.failed) {
-		buf_release(&b);
-		snprintf(err, errlen, "rendered query too long");
-		return NULL;
-	}
-	return buf_detach(&b, NULL);
-}
-
 struct snapshot *poller_subscription(struct poller *p, const struct metric_cfg *m, const char *ns,
 				     const struct selector *sel, int64_t wait_ms, char *err, size_t errlen)
 {
@@ -1095,7 +1067,7 @@ struct snapshot *poller_subscription(struct poller *p, const struct metric_cfg *
 			snprintf(err, errlen, "the first fetch of this subscription has not finished");
 		return s;
 	}
-	char *query = render(m->query, ns, sel, err, errlen);
+	char *query = template_render(m->query, ns, sel, err, errlen);
 	if (!query || reserve(p)) {
 		pthread_mutex_unlock(&p->mu);
 		free(query);
