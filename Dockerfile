@@ -16,7 +16,7 @@ COPY . .
 RUN make VERSION="$VERSION" build/scalewise && strip build/scalewise
 
 FROM debian:12-slim
-# libcurl4, libpq5 and libhiredis0.14 are dlopened when a source first needs them (ldd does not list them)
+# libcurl4, libpq5, libhiredis0.14 and libssl3 (libcrypto) are dlopened when first needed (ldd does not list them)
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       ca-certificates tzdata libmicrohttpd12 libcurl4 libcjson1 libyaml-0-2 libssl3 libgnutls30 \

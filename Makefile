@@ -3,20 +3,23 @@
 
 CC      ?= gcc
 PKGS    := libmicrohttpd libcurl libcjson yaml-0.1 openssl gnutls hiredis libpq
-# linked; libcurl, hiredis and libpq are dlopened when a source first needs
+# linked; libcurl, hiredis, libpq and libcrypto are dlopened when a source first needs
 # them (scalers/dynlib.h), by the SONAME of the library the headers belong to
-LINKPKGS := libmicrohttpd libcjson yaml-0.1 libcrypto gnutls
+LINKPKGS := libmicrohttpd libcjson yaml-0.1 gnutls
 soname = $(shell objdump -p $$($(CC) -print-file-name=$(1)) 2>/dev/null | awk '/SONAME/ {print $$2}')
 sodef = $(if $(2),-D$(1)='"$(2)"')
 SONAMES := $(call sodef,SW_SONAME_CURL,$(call soname,libcurl.so)) \
            $(call sodef,SW_SONAME_PQ,$(call soname,libpq.so)) \
-           $(call sodef,SW_SONAME_HIREDIS,$(call soname,libhiredis.so))
+           $(call sodef,SW_SONAME_HIREDIS,$(call soname,libhiredis.so)) \
+           $(call sodef,SW_SONAME_CRYPTO,$(call soname,libcrypto.so))
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
 BASEFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -I. -Iapi -Iadapter -Iscalers \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -DSW_VERSION='"$(VERSION)"' $(SONAMES)
 CFLAGS  ?= -O2 -g
 LDLIBS  := $(shell pkg-config --libs $(LINKPKGS) 2>/dev/null) -ldl -lm -lpthread
+# the unit tests make certificates with OpenSSL themselves
+TESTLIBS := $(shell pkg-config --libs libcrypto 2>/dev/null) -lcmocka
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 LIB_SRC  := $(sort $(wildcard api/*.c adapter/*.c scalers/*.c))
@@ -62,10 +65,10 @@ $(BA)/conformance: $(patsubst %.c,$(BA)/obj/%.o,$(CONF_SRC)) $(BA)/libsw.a
 # unit tests: one binary per tests/unit/test_*.c, linked with cmocka
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/libsw.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(TESTLIBS)
 $(BA)/tests/%: $(BA)/obj/tests/unit/%.o $(BA)/libsw.a
 	@mkdir -p $(dir $@)
-	$(CC) $(SANFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(SANFLAGS) -o $@ $^ $(LDLIBS) $(TESTLIBS)
 
 # plugins (shared objects loaded with dlopen)
 $(B)/plugins/%.so: scalers/plugins/%/*.c scalers/scaler.h
@@ -117,7 +120,7 @@ fuzz:
 	@mkdir -p $(B)/fuzz
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); echo "  FUZZ $$n"; \
 	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -I. -Iapi -Iadapter -Iscalers \
-	    $$(pkg-config --cflags $(PKGS)) -DSW_VERSION='"fuzz"' -o $(B)/fuzz/$$n $$f $(FUZZ_LIB_SRC) $(LDLIBS) || exit 1; done
+	    $$(pkg-config --cflags $(PKGS)) -DSW_VERSION='"fuzz"' $(SONAMES) -o $(B)/fuzz/$$n $$f $(FUZZ_LIB_SRC) $(LDLIBS) || exit 1; done
 
 clean:
 	rm -rf $(B)

@@ -18,6 +18,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include "dl_crypto.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -564,6 +565,8 @@ static int token_key(const struct authn *a, const char *tok, size_t tlen, unsign
 
 struct authn *authn_new(const struct authn_opts *o, struct kube *k, char *err, size_t errlen)
 {
+	if (sw_crypto_load(err, errlen))
+		return NULL;
 	struct authn *a = calloc(1, sizeof *a);
 	if (!a) {
 		snprintf(err, errlen, "out of memory");

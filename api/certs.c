@@ -12,6 +12,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include "dl_crypto.h"
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -200,6 +201,8 @@ static int mkdir_p(const char *dir, char *err, size_t errlen)
 int certs_ensure_self_signed(const char *dir, const char *const *sans, size_t nsans, char *cert_path,
 			     char *key_path, size_t pathlen, char *err, size_t errlen)
 {
+	if (sw_crypto_load(err, errlen))
+		return -1;
 	if ((size_t)snprintf(cert_path, pathlen, "%s/apiserver.crt", dir) >= pathlen ||
 	    (size_t)snprintf(key_path, pathlen, "%s/apiserver.key", dir) >= pathlen) {
 		snprintf(err, errlen, "cert dir path too long");
@@ -258,6 +261,8 @@ static int write_pair(const char *dir, const char *base, X509 *cert, EVP_PKEY *k
 int certs_make_cluster_set(const char *out_dir, const char *service, const char *ns, const char *const *sans,
 			   size_t nsans, int days, char *err, size_t errlen)
 {
+	if (sw_crypto_load(err, errlen))
+		return -1;
 	if (mkdir_p(out_dir, err, errlen))
 		return -1;
 	char n1[300], n2[300], n3[300], n4[300];
@@ -329,6 +334,8 @@ static EVP_PKEY *read_key(const char *path)
 int certs_make_client(const char *ca_crt, const char *ca_key_path, const char *cn, const char *const *orgs,
 		      size_t norgs, const char *out_crt, const char *out_key, char *err, size_t errlen)
 {
+	if (sw_crypto_load(err, errlen))
+		return -1;
 	int rc = -1;
 	X509 *ca = read_cert(ca_crt), *c = NULL;
 	EVP_PKEY *ca_key = read_key(ca_key_path), *key = new_key();

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include "dl_crypto.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -420,7 +421,7 @@ static int load_in_cluster(struct kube *k, const char *sa_dir, char *err, size_t
 
 struct kube *kube_new(const struct kube_opts *o, char *err, size_t errlen)
 {
-	if (sw_curl_load(err, errlen))
+	if (sw_curl_load(err, errlen) || sw_crypto_load(err, errlen))
 		return NULL;
 	struct kube *k = calloc(1, sizeof *k);
 	if (!k) {

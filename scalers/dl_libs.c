@@ -1,9 +1,10 @@
 /*
  * dl_libs.c — the function tables of the libraries loaded on first use
- * (libcurl, libpq, hiredis); scalers/dynlib.h says why. The SONAMEs come
+ * (libcurl, libpq, hiredis, libcrypto); scalers/dynlib.h says why. The SONAMEs come
  * from the Makefile, read off the libraries the headers belong to.
  */
 #define SW_DL_IMPL
+#include "dl_crypto.h"
 #include "dl_curl.h"
 #include "dl_hiredis.h"
 #include "dl_pq.h"
@@ -13,6 +14,9 @@
 
 #ifndef SW_SONAME_CURL
 #define SW_SONAME_CURL "libcurl.so.4"
+#endif
+#ifndef SW_SONAME_CRYPTO
+#define SW_SONAME_CRYPTO "libcrypto.so.3"
 #endif
 #ifndef SW_SONAME_PQ
 #define SW_SONAME_PQ "libpq.so.5"
@@ -37,6 +41,11 @@ struct sw_hiredis_api sw_hiredis;
 #define SW_HIREDIS_SYM(f) SW_SYM(sw_hiredis, f)
 static const struct dynlib_sym hiredis_syms[] = { SW_HIREDIS_FUNCS(SW_HIREDIS_SYM) };
 static struct dynlib hiredis_lib = DYNLIB_INIT(SW_SONAME_HIREDIS, hiredis_syms);
+
+struct sw_crypto_api sw_crypto;
+#define SW_CRYPTO_SYM(f) SW_SYM(sw_crypto, f)
+static const struct dynlib_sym crypto_syms[] = { SW_CRYPTO_FUNCS(SW_CRYPTO_SYM) };
+static struct dynlib crypto_lib = DYNLIB_INIT(SW_SONAME_CRYPTO, crypto_syms);
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static int curl_init_rc = -1;
@@ -66,6 +75,11 @@ int sw_curl_loaded(void)
 int sw_pq_load(char *err, size_t errlen)
 {
 	return dynlib_load(&pq_lib, err, errlen);
+}
+
+int sw_crypto_load(char *err, size_t errlen)
+{
+	return dynlib_load(&crypto_lib, err, errlen);
 }
 
 int sw_hiredis_load(char *err, size_t errlen)
