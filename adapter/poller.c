@@ -124,7 +124,8 @@ struct poller {
 	pthread_cond_t sched_cv, work_cv;
 	pthread_t sched;
 	pthread_t workers[MAX_WORKERS];
-	int nworkers;
+	int nworkers, max_workers; /* started on demand, up to max_workers */
+	int nidle;                 /* workers waiting for a job */
 	bool stopping;
 	char *state_file;
 	int64_t save_every_ms, last_save_ms;
@@ -653,6 +654,7 @@ static void *worker_main(void *arg)
 			pthread_cond_wait(&p->work_cv, &p->mu);
 		if (p->stopping)
 			break;
+		p->nidle--;
 		struct target *t = p->queue[p->qhead];
 		p->qhead = (p->qhead + 1) % p->qcap;
 		p->qlen--;
@@ -660,6 +662,7 @@ static void *worker_main(void *arg)
 		int64_t now = now_ms();
 		run_target(p, t, deadline_for(t, now));
 		pthread_mutex_lock(&p->mu);
+		p->nidle++;
 		t->busy = false;
 		t->fetched_once = true;
 		pthread_cond_broadcast(&t->first_done);
@@ -670,6 +673,16 @@ static void *worker_main(void *arg)
 	}
 	pthread_mutex_unlock(&p->mu);
 	return NULL;
+}
+
+/* Starts a worker, counted idle from its start; with p->mu held. */
+static int start_worker(struct poller *p)
+{
+	if (p->nworkers >= p->max_workers || pthread_create(&p->workers[p->nworkers], NULL, worker_main, p))
+		return -1;
+	p->nworkers++;
+	p->nidle++;
+	return 0;
 }
 
 /* Drops subscriptions that nobody asked for within the idle time. */
@@ -711,6 +724,10 @@ static void *sched_main(void *arg)
 			p->qlen++;
 			pthread_cond_signal(&p->work_cv);
 		}
+		/* another worker only when the jobs outnumber the idle ones: a
+		 * config of a few metrics keeps one thread (and its stack) */
+		while ((size_t)p->nidle < p->qlen && !start_worker(p))
+			;
 		if (now - last_sweep >= 1000) {
 			sweep_subscriptions(p, now);
 			last_sweep = now;
@@ -925,16 +942,13 @@ struct poller *poller_start(struct runtime *rt, const struct poller_opts *o)
 		t->next_due_ms = now + (int64_t)(rnd(p) % 1000u);
 		heap_push(p, t);
 	}
-	p->nworkers = o && o->workers > 0 ? o->workers : 4;
-	if (p->nworkers > MAX_WORKERS)
-		p->nworkers = MAX_WORKERS;
+	p->max_workers = o && o->workers > 0 ? o->workers : 4;
+	if (p->max_workers > MAX_WORKERS)
+		p->max_workers = MAX_WORKERS;
 	if (reserve(p))
 		goto fail;
-	for (int i = 0; i < p->nworkers; i++)
-		if (pthread_create(&p->workers[i], NULL, worker_main, p)) {
-			p->nworkers = i;
-			goto fail_threads;
-		}
+	if (start_worker(p))
+		goto fail_threads;
 	if (pthread_create(&p->sched, NULL, sched_main, p))
 		goto fail_threads;
 	return p;

@@ -18,6 +18,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -454,6 +455,8 @@ static int serve_run(struct serve_state *stp, int argc, char **argv)
 	}
 	routes_set_ready(true, NULL);
 	LOGI("serving", LF_I("port", port), LF_S("cert", cert), LF_S("version", SW_VERSION));
+	/* what loading left free (the YAML tree, the parse) goes back to the system */
+	malloc_trim(0);
 
 	int code = 0;
 	for (;;) {
