@@ -22,6 +22,7 @@
 #include <assert.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,7 +70,21 @@ struct pipeline_state {
 
 	bool failing;
 	int64_t fail_since;
-	char err[PIPELINE_ERR_MAX];
+	struct pipeline_msg *err;  /* the failure's message while failing; else NULL */
+};
+
+/* A failure's message, shared by the states one failed fetch feeds. */
+struct pipeline_msg {
+	atomic_uint refs;       /* 0: static, never freed */
+	uint32_t len;           /* < PIPELINE_ERR_MAX */
+	const char *text;       /* NUL-terminated; the bytes after the struct */
+};
+
+/* Used when there is no memory for a message: the failure is still recorded. */
+static struct pipeline_msg oom_msg = {
+	.refs = 0,
+	.len = sizeof "unknown error (no memory for its message)" - 1,
+	.text = "unknown error (no memory for its message)",
 };
 
 _Static_assert(sizeof(struct pipeline_state) % sizeof(int64_t) == 0,
@@ -210,16 +225,57 @@ static void fmt_time(char *buf, size_t n, int64_t ms)
 	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* Copies at most cap-1 bytes of src, never cutting a UTF-8 sequence. */
-static void copy_msg(char *dst, size_t cap, const char *src)
+/* How many bytes of src a message keeps: at most PIPELINE_ERR_MAX - 1, never cutting a UTF-8 sequence. */
+static size_t msg_len(const char *src)
 {
-	size_t len = strnlen(src, cap - 1);
+	size_t len = strnlen(src, PIPELINE_ERR_MAX - 1);
 	if (src[len] != '\0') {
 		while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80)
 			len--;
 	}
-	memcpy(dst, src, len);
-	dst[len] = '\0';
+	return len;
+}
+
+/* A message of the len bytes at p (len < PIPELINE_ERR_MAX); NULL when out of memory. */
+static struct pipeline_msg *msg_make(const char *p, size_t len)
+{
+	struct pipeline_msg *m = malloc(sizeof *m + len + 1);
+	if (!m)
+		return NULL;
+	char *text = (char *)(m + 1);
+	memcpy(text, p, len);
+	text[len] = '\0';
+	atomic_init(&m->refs, 1);
+	m->len = (uint32_t)len;
+	m->text = text;
+	return m;
+}
+
+struct pipeline_msg *pipeline_msg_new(const char *text)
+{
+	if (!text)
+		text = "unknown error";
+	return msg_make(text, msg_len(text));
+}
+
+const char *pipeline_msg_text(const struct pipeline_msg *m)
+{
+	return m ? m->text : "";
+}
+
+static struct pipeline_msg *msg_ref(struct pipeline_msg *m)
+{
+	if (m->refs)
+		atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+	return m;
+}
+
+void pipeline_msg_unref(struct pipeline_msg *m)
+{
+	if (!m || m == &oom_msg)
+		return;
+	if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) == 1)
+		free(m);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -368,6 +424,9 @@ struct pipeline_state *pipeline_state_new(const struct pipeline_cfg *cfg)
 
 void pipeline_state_free(struct pipeline_state *st)
 {
+	if (!st)
+		return;
+	pipeline_msg_unref(st->err);
 	free(st);
 }
 
@@ -674,6 +733,8 @@ void pipeline_step(const struct pipeline_cfg *cfg, struct pipeline_state *st, do
 		return;
 	}
 	st->failing = false;
+	pipeline_msg_unref(st->err); /* kept only while failing */
+	st->err = NULL;
 	if (st->has_value && sample_ts_ms <= st->newest_ts)
 		return;
 	if (value == 0)
@@ -692,11 +753,34 @@ void pipeline_fail(const struct pipeline_cfg *cfg, struct pipeline_state *st, co
                    int64_t now_ms)
 {
 	assert(state_fits(st, cfg));
+	if (!reason)
+		reason = "unknown error";
+	size_t len = msg_len(reason);
+	if (st->err && st->err->len == len && !memcmp(st->err->text, reason, len)) {
+		/* the same message again (a source down for a while): nothing to copy */
+		pipeline_fail_msg(cfg, st, st->err, now_ms);
+		return;
+	}
+	struct pipeline_msg *m = msg_make(reason, len);
+	pipeline_fail_msg(cfg, st, m ? m : &oom_msg, now_ms);
+	pipeline_msg_unref(m);
+}
+
+void pipeline_fail_msg(const struct pipeline_cfg *cfg, struct pipeline_state *st, struct pipeline_msg *msg,
+                       int64_t now_ms)
+{
+	assert(state_fits(st, cfg));
 	if (!st->failing) {
 		st->failing = true;
 		st->fail_since = now_ms;
 	}
-	copy_msg(st->err, sizeof st->err, reason ? reason : "unknown error");
+	if (!msg)
+		msg = &oom_msg;
+	if (st->err != msg) {
+		msg_ref(msg);
+		pipeline_msg_unref(st->err);
+		st->err = msg;
+	}
 }
 
 /* ------------------------------------------------------------------------ */
@@ -724,7 +808,8 @@ static void failure_text(const struct pipeline_state *st, int64_t now_ms, char *
 		snprintf(last, sizeof last, ", last good sample at %s", t);
 	}
 	int r = snprintf(buf, n, "%ssource failing since %s (for %s)%s: %s",
-	                 st->has_value ? "" : "no value yet: ", since, dur, last, st->err);
+	                 st->has_value ? "" : "no value yet: ", since, dur, last,
+	                 pipeline_msg_text(st->err));
 	if (r < 0)
 		buf[0] = '\0';
 }
@@ -861,7 +946,7 @@ int pipeline_state_save(const struct pipeline_state *st, const struct pipeline_c
                         unsigned char **buf, size_t *len)
 {
 	assert(state_fits(st, cfg));
-	size_t elen = strlen(st->err);
+	size_t elen = st->err ? st->err->len : 0;
 	size_t total = BLOB_FIXED + elen + (size_t)st->n * entry_size(st);
 	*buf = NULL;
 	*len = 0;
@@ -892,7 +977,8 @@ int pipeline_state_save(const struct pipeline_state *st, const struct pipeline_c
 	put_uint(&w, st->since_rebuild, 4);
 	put_uint(&w, (uint64_t)st->fail_since, 8);
 	put_uint(&w, elen, 2);
-	memcpy(p + w.off, st->err, elen);
+	if (elen)
+		memcpy(p + w.off, st->err->text, elen);
 	w.off += elen;
 	put_uint(&w, st->n, 4);
 	for (uint32_t i = 0; i < st->n; i++) {
@@ -1036,10 +1122,13 @@ static int blob_parse(struct pipeline_state *tmp, const unsigned char *buf, size
 	size_t elen = (size_t)get_uint(&r, 2);
 	if (r.bad || flags & ~(BLOB_FLAG_VALUE | BLOB_FLAG_FAILING))
 		return fail_msg(err, n, "state blob corrupt: bad header");
-	if (elen >= sizeof tmp->err || r.len - r.off < elen || memchr(buf + r.off, 0, elen))
+	if (elen >= PIPELINE_ERR_MAX || r.len - r.off < elen || memchr(buf + r.off, 0, elen))
 		return fail_msg(err, n, "state blob corrupt: bad error message");
-	memcpy(tmp->err, buf + r.off, elen);
-	tmp->err[elen] = '\0';
+	if (elen) {
+		tmp->err = msg_make((const char *)buf + r.off, elen);
+		if (!tmp->err)
+			return fail_msg(err, n, "state blob: out of memory");
+	}
 	r.off += elen;
 
 	uint64_t count = get_uint(&r, 4);
@@ -1082,8 +1171,10 @@ int pipeline_state_load(struct pipeline_state *st, const struct pipeline_cfg *cf
 		pipeline_state_free(tmp);
 		return -1;
 	}
+	pipeline_msg_unref(st->err);
 	memcpy(st, tmp, tmp->bytes);
 	state_layout(st, (unsigned char *)st);
+	tmp->err = NULL; /* now st's */
 	pipeline_state_free(tmp);
 	return 0;
 }

@@ -556,6 +556,8 @@ static void run_target(struct poller *p, struct target *t, int64_t deadline)
 			break;
 		}
 	}
+	/* one copy of the failure's message for every series this fetch feeds */
+	struct pipeline_msg *fail_msg = ok ? NULL : pipeline_msg_new(err);
 	pthread_mutex_lock(&t->mu);
 	for (size_t ci = 0; ci < t->nconsumers; ci++) {
 		struct consumer *c = &t->consumers[ci];
@@ -569,7 +571,7 @@ static void run_target(struct poller *p, struct target *t, int64_t deadline)
 			c->errors++;
 			c->by_reason[why]++;
 			for (size_t i = 0; i < c->n; i++)
-				pipeline_fail(&c->m->pipe, c->series[i].st, err, end);
+				pipeline_fail_msg(&c->m->pipe, c->series[i].st, fail_msg, end);
 			char msg[600];
 			snprintf(msg, sizeof msg, "no value yet: %s", err);
 			publish(c, end, msg);
@@ -601,6 +603,7 @@ static void run_target(struct poller *p, struct target *t, int64_t deadline)
 		publish(c, end, NULL);
 	}
 	pthread_mutex_unlock(&t->mu);
+	pipeline_msg_unref(fail_msg);
 	size_t nsamples = batch.n;
 	batch_release(&batch);
 	/* a large answer leaves its parse and batch memory behind in the heap of

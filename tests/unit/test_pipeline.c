@@ -892,6 +892,115 @@ static void test_error_text_bounded(void **unused)
 	pipeline_state_free(st);
 }
 
+/* The error length of a NONE state's blob sits at offset 130 (see above). */
+static size_t blob_err_len(const struct pipeline_cfg *c, const struct pipeline_state *st)
+{
+	unsigned char *blob = NULL;
+	size_t len = 0;
+	assert_int_equal(pipeline_state_save(st, c, &blob, &len), 0);
+	size_t n = (size_t)(blob[130] | blob[131] << 8);
+	free(blob);
+	return n;
+}
+
+/*
+ * One message shared by many states (what one failed fetch does): each state
+ * serves it, keeps it after the caller and the other states let go of it
+ * (ASan sees a use after free or a leak when the counting is wrong), and a
+ * good sample drops it.
+ */
+static void test_shared_error_message(void **unused)
+{
+	struct pipeline_cfg c = cfg_of(SMOOTH_NONE);
+	struct pipeline_state *a = state_of(&c), *b = state_of(&c);
+	struct pipeline_out o;
+	feed(&c, a, 1, T0);
+	feed(&c, b, 2, T0);
+
+	struct pipeline_msg *m = pipeline_msg_new("connection refused");
+	assert_non_null(m);
+	assert_string_equal(pipeline_msg_text(m), "connection refused");
+	pipeline_fail_msg(&c, a, m, T0 + SEC(15));
+	pipeline_fail_msg(&c, b, m, T0 + SEC(15));
+	pipeline_fail_msg(&c, b, m, T0 + SEC(30)); /* the same again: since stays */
+	pipeline_msg_unref(m);
+
+	pipeline_served(&c, b, T0 + SEC(31), &o);
+	assert_false(o.ok);
+	assert_string_equal(o.reason, "source failing since 2024-05-01T12:00:15Z (for 16s), last good "
+	                              "sample at 2024-05-01T12:00:00Z: connection refused");
+	/* a recovers: its message goes, b's stays */
+	feed(&c, a, 3, T0 + SEC(45));
+	assert_int_equal(blob_err_len(&c, a), 0);
+	assert_int_equal(blob_err_len(&c, b), strlen("connection refused"));
+	pipeline_state_free(a);
+	pipeline_served(&c, b, T0 + SEC(31), &o);
+	assert_non_null(strstr(o.reason, "12:00:00Z: connection refused"));
+
+	/* a state failing on its own later replaces the shared message */
+	pipeline_fail(&c, b, "timeout", T0 + SEC(60));
+	pipeline_served(&c, b, T0 + SEC(60), &o);
+	assert_non_null(strstr(o.reason, "(for 45s), last good sample at 2024-05-01T12:00:00Z: timeout"));
+
+	/* no memory for a message: the failure still counts, with a generic text */
+	feed(&c, b, 4, T0 + SEC(75));
+	pipeline_fail_msg(&c, b, NULL, T0 + SEC(90));
+	pipeline_served(&c, b, T0 + SEC(90), &o);
+	assert_false(o.ok);
+	assert_non_null(strstr(o.reason, "(for 0s), last good sample at 2024-05-01T12:01:15Z: "
+	                                 "unknown error (no memory for its message)"));
+	pipeline_msg_unref(NULL);
+	pipeline_state_free(b);
+}
+
+/* pipeline_msg_new keeps the same bounded copy as pipeline_fail. */
+static void test_shared_message_bounded(void **unused)
+{
+	char big[1000];
+	memset(big, 'e', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	struct pipeline_msg *m = pipeline_msg_new(big);
+	assert_non_null(m);
+	assert_int_equal(strlen(pipeline_msg_text(m)), PIPELINE_ERR_MAX - 1);
+	pipeline_msg_unref(m);
+
+	char u[300];
+	memset(u, 'a', 254);
+	memcpy(u + 254, "\xc3\xa9tail", 7);
+	m = pipeline_msg_new(u);
+	assert_int_equal(strlen(pipeline_msg_text(m)), 254);
+	pipeline_msg_unref(m);
+
+	m = pipeline_msg_new(NULL);
+	assert_string_equal(pipeline_msg_text(m), "unknown error");
+	pipeline_msg_unref(m);
+	assert_string_equal(pipeline_msg_text(NULL), "");
+}
+
+/* A restored failing state has its own message: the saved state may go. */
+static void test_shared_message_restored(void **unused)
+{
+	struct pipeline_cfg c = cfg_of(SMOOTH_NONE);
+	struct pipeline_state *a = state_of(&c), *b = state_of(&c);
+	struct pipeline_out o;
+	unsigned char *blob = NULL;
+	size_t len = 0;
+	char err[256] = "";
+	feed(&c, a, 1, T0);
+	pipeline_fail(&c, b, "old failure", T0); /* b's own message is replaced by the load */
+	struct pipeline_msg *m = pipeline_msg_new("broken pipe");
+	pipeline_fail_msg(&c, a, m, T0 + SEC(5));
+	pipeline_msg_unref(m);
+	assert_int_equal(pipeline_state_save(a, &c, &blob, &len), 0);
+	pipeline_state_free(a);
+	assert_int_equal(pipeline_state_load(b, &c, blob, len, err, sizeof err), 0);
+	free(blob);
+	pipeline_served(&c, b, T0 + SEC(6), &o);
+	assert_string_equal(o.reason, "source failing since 2024-05-01T12:00:05Z (for 1s), last good "
+	                              "sample at 2024-05-01T12:00:00Z: broken pipe");
+	pipeline_state_free(b);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Persistence                                                               */
 
@@ -1377,6 +1486,9 @@ int main(void)
 		cmocka_unit_test(test_failure_keeps_windows),
 		cmocka_unit_test(test_nan_inf_samples),
 		cmocka_unit_test(test_error_text_bounded),
+		cmocka_unit_test(test_shared_error_message),
+		cmocka_unit_test(test_shared_message_bounded),
+		cmocka_unit_test(test_shared_message_restored),
 		cmocka_unit_test(test_save_load_roundtrip),
 		cmocka_unit_test(test_save_load_empty_and_failing),
 		cmocka_unit_test(test_load_rejects_bad_blobs),
