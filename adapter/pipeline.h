@@ -90,16 +90,16 @@ enum smooth_method {
  */
 struct pipeline_cfg {
 	enum smooth_method method;   /* smoothing.method */
+	bool has_min, has_max;       /* bounds.min / bounds.max given */
+	bool has_fallback;           /* onError.fallback given (else `error`) */
 	int64_t half_life_ms;        /* smoothing.halfLife (ema) */
 	int64_t window_ms;           /* smoothing.window (mean, median, max, min, quantile) */
 	double q;                    /* smoothing.q (quantile), in [0, 1] */
 	int64_t up_ms, down_ms;      /* stabilization.up / .down; 0 = none */
 	double hysteresis;           /* hysteresis; 0 = off */
-	bool has_min, has_max;       /* bounds.min / bounds.max given */
-	double min, max;
+	double min, max;             /* bounds (has_min, has_max) */
 	int64_t max_age_ms;          /* onError.maxAge; 0 = never serve a stale value */
-	bool has_fallback;           /* onError.fallback given (else `error`) */
-	double fallback;
+	double fallback;             /* onError.fallback (has_fallback) */
 	int64_t interval_ms;         /* interval: the poll interval, sizes the ring */
 };
 
