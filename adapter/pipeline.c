@@ -16,12 +16,24 @@
  * Everything that is not stored (sorted array, deques, window length) is a
  * function of the ring, so a restored state rebuilds it and then behaves
  * bit for bit as the saved one would have.
+ *
+ * Sample times are only ever compared with a window ending at the newest
+ * one. When every window of the shape is at most TS_SPAN (2^31 ms, 24.8
+ * days) long, the ring keeps them as 32-bit offsets from ts_base, which
+ * trails the newest time by TS_SPAN + TS_LOW at most 2^32 ms: every entry
+ * inside a window is exact. When a new time does not fit, the base moves up
+ * (once per 24.8 days of samples, O(ring)); entries it leaves behind are
+ * more than TS_SPAN old, outside every window, and are kept as offsets 0, 1,
+ * 2... in their order (they are evicted as the ring fills; a saved state
+ * shows those times, still older than every window). Longer windows keep
+ * int64 times.
  */
 #include "pipeline.h"
 
 #include <assert.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +60,9 @@ struct pipeline_state {
 	uint32_t cap;           /* ring capacity, also each deque's */
 	size_t bytes;           /* this allocation, struct and arrays */
 
-	int64_t *ts;            /* [cap] */
+	int64_t *ts;            /* [cap] when a window is longer than TS_SPAN; else NULL */
+	uint32_t *ts32;         /* [cap] otherwise: offsets from ts_base */
+	int64_t ts_base;
 	double *raw;            /* [cap] window methods; else NULL */
 	double *rec;            /* [cap] when a stabilisation window is set; else NULL */
 	double *sorted;         /* [cap] median, quantile: the window ascending */
@@ -62,14 +76,28 @@ struct pipeline_state {
 	uint32_t since_rebuild; /* mean: removals since the sum was rebuilt */
 
 	bool has_value;         /* a good sample has been taken */
+	bool failing;
 	int64_t newest_ts;
 	double last_raw, last_smoothed;
 	double ema;
 	double held;            /* stabilised, after hysteresis, before bounds */
 
-	bool failing;
 	int64_t fail_since;
-	char err[PIPELINE_ERR_MAX];
+	struct pipeline_msg *err;  /* the failure's message while failing; else NULL */
+};
+
+/* A failure's message, shared by the states one failed fetch feeds. */
+struct pipeline_msg {
+	atomic_uint refs;       /* 0: static, never freed */
+	uint32_t len;           /* < PIPELINE_ERR_MAX */
+	const char *text;       /* NUL-terminated; the bytes after the struct */
+};
+
+/* Used when there is no memory for a message: the failure is still recorded. */
+static struct pipeline_msg oom_msg = {
+	.refs = 0,
+	.len = sizeof "unknown error (no memory for its message)" - 1,
+	.text = "unknown error (no memory for its message)",
 };
 
 _Static_assert(sizeof(struct pipeline_state) % sizeof(int64_t) == 0,
@@ -210,16 +238,57 @@ static void fmt_time(char *buf, size_t n, int64_t ms)
 	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* Copies at most cap-1 bytes of src, never cutting a UTF-8 sequence. */
-static void copy_msg(char *dst, size_t cap, const char *src)
+/* How many bytes of src a message keeps: at most PIPELINE_ERR_MAX - 1, never cutting a UTF-8 sequence. */
+static size_t msg_len(const char *src)
 {
-	size_t len = strnlen(src, cap - 1);
+	size_t len = strnlen(src, PIPELINE_ERR_MAX - 1);
 	if (src[len] != '\0') {
 		while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80)
 			len--;
 	}
-	memcpy(dst, src, len);
-	dst[len] = '\0';
+	return len;
+}
+
+/* A message of the len bytes at p (len < PIPELINE_ERR_MAX); NULL when out of memory. */
+static struct pipeline_msg *msg_make(const char *p, size_t len)
+{
+	struct pipeline_msg *m = malloc(sizeof *m + len + 1);
+	if (!m)
+		return NULL;
+	char *text = (char *)(m + 1);
+	memcpy(text, p, len);
+	text[len] = '\0';
+	atomic_init(&m->refs, 1);
+	m->len = (uint32_t)len;
+	m->text = text;
+	return m;
+}
+
+struct pipeline_msg *pipeline_msg_new(const char *text)
+{
+	if (!text)
+		text = "unknown error";
+	return msg_make(text, msg_len(text));
+}
+
+const char *pipeline_msg_text(const struct pipeline_msg *m)
+{
+	return m ? m->text : "";
+}
+
+static struct pipeline_msg *msg_ref(struct pipeline_msg *m)
+{
+	if (m->refs)
+		atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+	return m;
+}
+
+void pipeline_msg_unref(struct pipeline_msg *m)
+{
+	if (!m || m == &oom_msg)
+		return;
+	if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) == 1)
+		free(m);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -327,9 +396,18 @@ static void *carve(unsigned char *base, size_t *off, size_t bytes, bool want)
 	return p;
 }
 
+#define TS_SPAN ((int64_t)1 << 31) /* windows up to this long: 32-bit sample times */
+#define TS_LOW 65536               /* offsets below this: entries left behind by the base */
+
+static bool shape_compact_ts(const struct shape *sh)
+{
+	return sh->window_ms <= TS_SPAN && sh->up_ms <= TS_SPAN && sh->down_ms <= TS_SPAN;
+}
+
 /*
  * Points st's arrays into the allocation at base (NULL: only measure) and
- * returns the allocation's size. The 8-byte arrays come first.
+ * returns the allocation's size. The 8-byte arrays come first, then the
+ * 4-byte one, then the 2-byte ones.
  */
 static size_t state_layout(struct pipeline_state *st, unsigned char *base)
 {
@@ -337,11 +415,14 @@ static size_t state_layout(struct pipeline_state *st, unsigned char *base)
 	enum smooth_method m = st->sh.method;
 	bool stab = st->sh.up_ms > 0 || st->sh.down_ms > 0;
 
-	st->ts = carve(base, &off, cap * sizeof(int64_t), true);
+	bool compact = shape_compact_ts(&st->sh);
+
+	st->ts = carve(base, &off, cap * sizeof(int64_t), !compact);
 	st->raw = carve(base, &off, cap * sizeof(double), is_window_method(m));
 	st->rec = carve(base, &off, cap * sizeof(double), stab);
 	st->sorted = carve(base, &off, cap * sizeof(double),
 	                   m == SMOOTH_MEDIAN || m == SMOOTH_QUANTILE);
+	st->ts32 = carve(base, &off, cap * sizeof(uint32_t), compact);
 	st->ext.pos = carve(base, &off, cap * sizeof(uint16_t), m == SMOOTH_MAX || m == SMOOTH_MIN);
 	st->up.pos = carve(base, &off, cap * sizeof(uint16_t), st->sh.up_ms > 0);
 	st->down.pos = carve(base, &off, cap * sizeof(uint16_t), st->sh.down_ms > 0);
@@ -368,6 +449,9 @@ struct pipeline_state *pipeline_state_new(const struct pipeline_cfg *cfg)
 
 void pipeline_state_free(struct pipeline_state *st)
 {
+	if (!st)
+		return;
+	pipeline_msg_unref(st->err);
 	free(st);
 }
 
@@ -383,6 +467,46 @@ static uint32_t wrap(uint32_t i, uint32_t cap)
 static uint32_t ring_pos(const struct pipeline_state *st, uint32_t i)
 {
 	return wrap(st->head + i, st->cap);
+}
+
+/* The time of the sample at ring position pos. */
+static int64_t ts_at(const struct pipeline_state *st, uint32_t pos)
+{
+	if (st->ts)
+		return st->ts[pos];
+	return (int64_t)((uint64_t)st->ts_base + st->ts32[pos]);
+}
+
+/* The base that keeps newest and everything up to TS_SPAN before it exact. */
+static int64_t ts_base_for(int64_t newest)
+{
+	return (int64_t)((uint64_t)newest - (uint64_t)TS_SPAN - TS_LOW);
+}
+
+/* The offset of ts from base; rank, when ts is too old for it (entries that
+ * old are a prefix of the ring: rank is their index, < TS_LOW). */
+static uint32_t ts_offset(int64_t base, int64_t ts, uint32_t rank)
+{
+	int64_t d = (int64_t)((uint64_t)ts - (uint64_t)base);
+	return d < TS_LOW ? rank : (uint32_t)d;
+}
+
+/* Stores time ts (newer than every entry) at the new position p. */
+static void ts_store(struct pipeline_state *st, uint32_t p, int64_t ts)
+{
+	if (st->ts) {
+		st->ts[p] = ts;
+		return;
+	}
+	if (st->n == 0 || (uint64_t)ts - (uint64_t)st->ts_base > UINT32_MAX) {
+		int64_t base = ts_base_for(ts);
+		for (uint32_t i = 0; i < st->n; i++) {
+			uint32_t q = ring_pos(st, i);
+			st->ts32[q] = ts_offset(base, ts_at(st, q), i);
+		}
+		st->ts_base = base;
+	}
+	st->ts32[p] = (uint32_t)((uint64_t)ts - (uint64_t)st->ts_base);
 }
 
 /* True when a record stamped ts is outside a window of w ms ending at newest (ts <= newest). */
@@ -420,9 +544,10 @@ static void dq_push(struct mdeque *d, uint32_t cap, const double *v, uint32_t p,
 }
 
 /* Drops the front entries that are w or more older than newest. */
-static void dq_expire(struct mdeque *d, uint32_t cap, const int64_t *ts, int64_t newest, int64_t w)
+static void dq_expire(struct mdeque *d, const struct pipeline_state *st, int64_t newest, int64_t w)
 {
-	while (d->n > 0 && aged_out(newest, ts[dq_front(d)], w))
+	uint32_t cap = st->cap;
+	while (d->n > 0 && aged_out(newest, ts_at(st, dq_front(d)), w))
 		dq_pop_front(d, cap);
 }
 
@@ -591,7 +716,7 @@ static uint32_t ring_push(struct pipeline_state *st, double value, int64_t ts)
 		st->n--;
 	}
 	uint32_t p = ring_pos(st, st->n);
-	st->ts[p] = ts;
+	ts_store(st, p, ts);
 	if (st->raw)
 		st->raw[p] = value;
 	st->n++;
@@ -625,7 +750,7 @@ static double smooth(struct pipeline_state *st, uint32_t p, double v, int64_t ts
 	default:
 		window_add(st, p);
 		while (st->win_n > 0 &&
-		       aged_out(ts, st->ts[ring_pos(st, st->n - st->win_n)], st->sh.window_ms))
+		       aged_out(ts, ts_at(st, ring_pos(st, st->n - st->win_n)), st->sh.window_ms))
 			window_drop_oldest(st);
 		return window_value(st);
 	}
@@ -640,12 +765,12 @@ static double stabilise(const struct pipeline_cfg *cfg, struct pipeline_state *s
 		st->rec[p] = rec;
 	if (st->sh.up_ms > 0) {
 		dq_push(&st->up, st->cap, st->rec, p, false);
-		dq_expire(&st->up, st->cap, st->ts, ts, st->sh.up_ms);
+		dq_expire(&st->up, st, ts, st->sh.up_ms);
 		up_low = st->rec[dq_front(&st->up)];
 	}
 	if (st->sh.down_ms > 0) {
 		dq_push(&st->down, st->cap, st->rec, p, true);
-		dq_expire(&st->down, st->cap, st->ts, ts, st->sh.down_ms);
+		dq_expire(&st->down, st, ts, st->sh.down_ms);
 		down_high = st->rec[dq_front(&st->down)];
 	}
 	if (!st->has_value)
@@ -674,6 +799,8 @@ void pipeline_step(const struct pipeline_cfg *cfg, struct pipeline_state *st, do
 		return;
 	}
 	st->failing = false;
+	pipeline_msg_unref(st->err); /* kept only while failing */
+	st->err = NULL;
 	if (st->has_value && sample_ts_ms <= st->newest_ts)
 		return;
 	if (value == 0)
@@ -692,11 +819,34 @@ void pipeline_fail(const struct pipeline_cfg *cfg, struct pipeline_state *st, co
                    int64_t now_ms)
 {
 	assert(state_fits(st, cfg));
+	if (!reason)
+		reason = "unknown error";
+	size_t len = msg_len(reason);
+	if (st->err && st->err->len == len && !memcmp(st->err->text, reason, len)) {
+		/* the same message again (a source down for a while): nothing to copy */
+		pipeline_fail_msg(cfg, st, st->err, now_ms);
+		return;
+	}
+	struct pipeline_msg *m = msg_make(reason, len);
+	pipeline_fail_msg(cfg, st, m ? m : &oom_msg, now_ms);
+	pipeline_msg_unref(m);
+}
+
+void pipeline_fail_msg(const struct pipeline_cfg *cfg, struct pipeline_state *st, struct pipeline_msg *msg,
+                       int64_t now_ms)
+{
+	assert(state_fits(st, cfg));
 	if (!st->failing) {
 		st->failing = true;
 		st->fail_since = now_ms;
 	}
-	copy_msg(st->err, sizeof st->err, reason ? reason : "unknown error");
+	if (!msg)
+		msg = &oom_msg;
+	if (st->err != msg) {
+		msg_ref(msg);
+		pipeline_msg_unref(st->err);
+		st->err = msg;
+	}
 }
 
 /* ------------------------------------------------------------------------ */
@@ -724,7 +874,8 @@ static void failure_text(const struct pipeline_state *st, int64_t now_ms, char *
 		snprintf(last, sizeof last, ", last good sample at %s", t);
 	}
 	int r = snprintf(buf, n, "%ssource failing since %s (for %s)%s: %s",
-	                 st->has_value ? "" : "no value yet: ", since, dur, last, st->err);
+	                 st->has_value ? "" : "no value yet: ", since, dur, last,
+	                 pipeline_msg_text(st->err));
 	if (r < 0)
 		buf[0] = '\0';
 }
@@ -861,7 +1012,7 @@ int pipeline_state_save(const struct pipeline_state *st, const struct pipeline_c
                         unsigned char **buf, size_t *len)
 {
 	assert(state_fits(st, cfg));
-	size_t elen = strlen(st->err);
+	size_t elen = st->err ? st->err->len : 0;
 	size_t total = BLOB_FIXED + elen + (size_t)st->n * entry_size(st);
 	*buf = NULL;
 	*len = 0;
@@ -892,12 +1043,13 @@ int pipeline_state_save(const struct pipeline_state *st, const struct pipeline_c
 	put_uint(&w, st->since_rebuild, 4);
 	put_uint(&w, (uint64_t)st->fail_since, 8);
 	put_uint(&w, elen, 2);
-	memcpy(p + w.off, st->err, elen);
+	if (elen)
+		memcpy(p + w.off, st->err->text, elen);
 	w.off += elen;
 	put_uint(&w, st->n, 4);
 	for (uint32_t i = 0; i < st->n; i++) {
 		uint32_t pos = ring_pos(st, i);
-		put_uint(&w, (uint64_t)st->ts[pos], 8);
+		put_uint(&w, (uint64_t)ts_at(st, pos), 8);
 		if (st->raw)
 			put_f64(&w, st->raw[pos]);
 		if (st->rec)
@@ -952,10 +1104,10 @@ static void state_rebuild(struct pipeline_state *st)
 {
 	if (st->n == 0)
 		return;
-	int64_t newest = st->ts[ring_pos(st, st->n - 1)];
+	int64_t newest = ts_at(st, ring_pos(st, st->n - 1));
 	if (st->raw) {
 		uint32_t k = 0;
-		while (k < st->n && !aged_out(newest, st->ts[ring_pos(st, st->n - 1 - k)], st->sh.window_ms))
+		while (k < st->n && !aged_out(newest, ts_at(st, ring_pos(st, st->n - 1 - k)), st->sh.window_ms))
 			k++;
 		for (uint32_t i = st->n - k; i < st->n; i++) {
 			uint32_t p = ring_pos(st, i);
@@ -974,9 +1126,9 @@ static void state_rebuild(struct pipeline_state *st)
 			dq_push(&st->down, st->cap, st->rec, p, true);
 	}
 	if (st->up.pos)
-		dq_expire(&st->up, st->cap, st->ts, newest, st->sh.up_ms);
+		dq_expire(&st->up, st, newest, st->sh.up_ms);
 	if (st->down.pos)
-		dq_expire(&st->down, st->cap, st->ts, newest, st->sh.down_ms);
+		dq_expire(&st->down, st, newest, st->sh.down_ms);
 }
 
 /* Parses the blob into tmp (a fresh state of the cfg's shape); -1 with a message. */
@@ -1036,10 +1188,13 @@ static int blob_parse(struct pipeline_state *tmp, const unsigned char *buf, size
 	size_t elen = (size_t)get_uint(&r, 2);
 	if (r.bad || flags & ~(BLOB_FLAG_VALUE | BLOB_FLAG_FAILING))
 		return fail_msg(err, n, "state blob corrupt: bad header");
-	if (elen >= sizeof tmp->err || r.len - r.off < elen || memchr(buf + r.off, 0, elen))
+	if (elen >= PIPELINE_ERR_MAX || r.len - r.off < elen || memchr(buf + r.off, 0, elen))
 		return fail_msg(err, n, "state blob corrupt: bad error message");
-	memcpy(tmp->err, buf + r.off, elen);
-	tmp->err[elen] = '\0';
+	if (elen) {
+		tmp->err = msg_make((const char *)buf + r.off, elen);
+		if (!tmp->err)
+			return fail_msg(err, n, "state blob: out of memory");
+	}
 	r.off += elen;
 
 	uint64_t count = get_uint(&r, 4);
@@ -1050,19 +1205,26 @@ static int blob_parse(struct pipeline_state *tmp, const unsigned char *buf, size
 	if (tmp->has_value && (!isfinite(tmp->last_raw) || !isfinite(tmp->last_smoothed) ||
 	                       !isfinite(tmp->held) || !isfinite(tmp->ema)))
 		return fail_msg(err, n, "state blob corrupt: value is not finite");
+	int64_t prev = 0;
+	tmp->ts_base = ts_base_for(tmp->newest_ts);
 	for (uint32_t i = 0; i < count; i++) {
-		tmp->ts[i] = get_i64(&r);
+		int64_t t = get_i64(&r);
+		if (tmp->ts)
+			tmp->ts[i] = t;
+		else
+			tmp->ts32[i] = ts_offset(tmp->ts_base, t, i);
 		if (tmp->raw)
 			tmp->raw[i] = get_f64(&r);
 		if (tmp->rec)
 			tmp->rec[i] = get_f64(&r);
-		if ((i > 0 && tmp->ts[i] <= tmp->ts[i - 1]) ||
+		if ((i > 0 && t <= prev) ||
 		    (tmp->raw && !isfinite(tmp->raw[i])) || (tmp->rec && !isfinite(tmp->rec[i])))
 			return fail_msg(err, n, "state blob corrupt: bad sample %u", i);
+		prev = t;
 	}
 	if (r.bad || r.off != r.len)
 		return fail_msg(err, n, "state blob corrupt: %zu bytes left over", r.len - r.off);
-	if (count > 0 && tmp->ts[count - 1] != tmp->newest_ts)
+	if (count > 0 && prev != tmp->newest_ts)
 		return fail_msg(err, n, "state blob corrupt: newest sample time disagrees");
 	tmp->head = 0;
 	tmp->n = (uint32_t)count;
@@ -1082,8 +1244,10 @@ int pipeline_state_load(struct pipeline_state *st, const struct pipeline_cfg *cf
 		pipeline_state_free(tmp);
 		return -1;
 	}
+	pipeline_msg_unref(st->err);
 	memcpy(st, tmp, tmp->bytes);
 	state_layout(st, (unsigned char *)st);
+	tmp->err = NULL; /* now st's */
 	pipeline_state_free(tmp);
 	return 0;
 }

@@ -7,7 +7,9 @@
  *
  * The pipeline is pure: it never reads a clock (every time is an argument,
  * int64 milliseconds since the Unix epoch), never does I/O, never logs and
- * never allocates after pipeline_state_new(). The poller and the offline
+ * allocates after pipeline_state_new() only a failure's message, kept while
+ * the source fails (pipeline_fail; a message given to pipeline_fail_msg is
+ * shared, not copied). The poller and the offline
  * simulator drive the same code, so the same calls give the same results bit
  * for bit.
  *
@@ -88,16 +90,16 @@ enum smooth_method {
  */
 struct pipeline_cfg {
 	enum smooth_method method;   /* smoothing.method */
+	bool has_min, has_max;       /* bounds.min / bounds.max given */
+	bool has_fallback;           /* onError.fallback given (else `error`) */
 	int64_t half_life_ms;        /* smoothing.halfLife (ema) */
 	int64_t window_ms;           /* smoothing.window (mean, median, max, min, quantile) */
 	double q;                    /* smoothing.q (quantile), in [0, 1] */
 	int64_t up_ms, down_ms;      /* stabilization.up / .down; 0 = none */
 	double hysteresis;           /* hysteresis; 0 = off */
-	bool has_min, has_max;       /* bounds.min / bounds.max given */
-	double min, max;
+	double min, max;             /* bounds (has_min, has_max) */
 	int64_t max_age_ms;          /* onError.maxAge; 0 = never serve a stale value */
-	bool has_fallback;           /* onError.fallback given (else `error`) */
-	double fallback;
+	double fallback;             /* onError.fallback (has_fallback) */
 	int64_t interval_ms;         /* interval: the poll interval, sizes the ring */
 };
 
@@ -175,11 +177,33 @@ void pipeline_step(const struct pipeline_cfg *cfg, struct pipeline_state *st,
 
 /*
  * Records a failed fetch at now_ms with its message (NULL: "unknown error";
- * a bounded copy is kept). The first failure of a run sets "failing since";
- * later ones only replace the message. Samples and windows are untouched.
+ * a bounded copy is kept, PIPELINE_ERR_MAX - 1 bytes at most, cut at a
+ * UTF-8 boundary; the same text as the one kept is not copied again). The
+ * first failure of a run sets "failing since"; later ones only replace the
+ * message. Samples and windows are untouched. A state keeps its message only
+ * while failing: a good sample drops it.
  */
 void pipeline_fail(const struct pipeline_cfg *cfg, struct pipeline_state *st,
                    const char *reason, int64_t now_ms);
+
+/*
+ * A failure message that many states share: one failed fetch feeds every
+ * series it serves with one message instead of one copy per series.
+ * Immutable; reference counted (atomically: any thread may drop a reference).
+ * pipeline_msg_new() keeps the same bounded copy as pipeline_fail() (NULL
+ * text: "unknown error"); it returns NULL when out of memory, and
+ * pipeline_fail_msg() accepts NULL as "unknown error (no memory for its
+ * message)". pipeline_fail_msg() is pipeline_fail() with the state taking a
+ * reference on msg; the caller keeps its own and drops it with
+ * pipeline_msg_unref() (NULL is a no-op).
+ */
+struct pipeline_msg;
+struct pipeline_msg *pipeline_msg_new(const char *text);
+void pipeline_msg_unref(struct pipeline_msg *msg);
+/* The message's text; "" for NULL. Valid while a reference is held. */
+const char *pipeline_msg_text(const struct pipeline_msg *msg);
+void pipeline_fail_msg(const struct pipeline_cfg *cfg, struct pipeline_state *st,
+                       struct pipeline_msg *msg, int64_t now_ms);
 
 /*
  * Fills *out with what to serve at now_ms. Before the first sample:

@@ -255,8 +255,27 @@ static void auth_stop(struct kube *kube, struct authn *authn, struct authz *auth
 	free(client_ca);
 }
 
+/*
+ * glibc malloc settings for a long-running server with a few threads:
+ * - a fixed mmap threshold: blocks from 128 KiB up (a /metrics answer, a
+ *   large fetch) are mapped and unmapped, so their pages go back to the
+ *   system when freed. The default threshold rises to the largest block
+ *   freed (up to 32 MiB) and the trim threshold with it, after which such
+ *   blocks are carved from a thread's heap and their pages stay resident.
+ * - two arenas instead of one per thread (8 per core): the poller's workers
+ *   and the HTTPS threads then share free memory instead of each keeping
+ *   its own; their mallocs are short, so the shared locks cost little.
+ * Measured with tests/bench/poller.sh (docs/BENCHMARKS.md).
+ */
+static void tune_malloc(void)
+{
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	mallopt(M_ARENA_MAX, 2);
+}
+
 int serve_main(int argc, char **argv)
 {
+	tune_malloc();
 	struct serve_state st = { 0 };
 	char *overrides[NFLAGS];
 	st.overrides = overrides;

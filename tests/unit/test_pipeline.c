@@ -892,6 +892,260 @@ static void test_error_text_bounded(void **unused)
 	pipeline_state_free(st);
 }
 
+/* The error length of a NONE state's blob sits at offset 130 (see above). */
+static size_t blob_err_len(const struct pipeline_cfg *c, const struct pipeline_state *st)
+{
+	unsigned char *blob = NULL;
+	size_t len = 0;
+	assert_int_equal(pipeline_state_save(st, c, &blob, &len), 0);
+	size_t n = (size_t)(blob[130] | blob[131] << 8);
+	free(blob);
+	return n;
+}
+
+/*
+ * One message shared by many states (what one failed fetch does): each state
+ * serves it, keeps it after the caller and the other states let go of it
+ * (ASan sees a use after free or a leak when the counting is wrong), and a
+ * good sample drops it.
+ */
+static void test_shared_error_message(void **unused)
+{
+	struct pipeline_cfg c = cfg_of(SMOOTH_NONE);
+	struct pipeline_state *a = state_of(&c), *b = state_of(&c);
+	struct pipeline_out o;
+	feed(&c, a, 1, T0);
+	feed(&c, b, 2, T0);
+
+	struct pipeline_msg *m = pipeline_msg_new("connection refused");
+	assert_non_null(m);
+	assert_string_equal(pipeline_msg_text(m), "connection refused");
+	pipeline_fail_msg(&c, a, m, T0 + SEC(15));
+	pipeline_fail_msg(&c, b, m, T0 + SEC(15));
+	pipeline_fail_msg(&c, b, m, T0 + SEC(30)); /* the same again: since stays */
+	pipeline_msg_unref(m);
+
+	pipeline_served(&c, b, T0 + SEC(31), &o);
+	assert_false(o.ok);
+	assert_string_equal(o.reason, "source failing since 2024-05-01T12:00:15Z (for 16s), last good "
+	                              "sample at 2024-05-01T12:00:00Z: connection refused");
+	/* a recovers: its message goes, b's stays */
+	feed(&c, a, 3, T0 + SEC(45));
+	assert_int_equal(blob_err_len(&c, a), 0);
+	assert_int_equal(blob_err_len(&c, b), strlen("connection refused"));
+	pipeline_state_free(a);
+	pipeline_served(&c, b, T0 + SEC(31), &o);
+	assert_non_null(strstr(o.reason, "12:00:00Z: connection refused"));
+
+	/* a state failing on its own later replaces the shared message */
+	pipeline_fail(&c, b, "timeout", T0 + SEC(60));
+	pipeline_served(&c, b, T0 + SEC(60), &o);
+	assert_non_null(strstr(o.reason, "(for 45s), last good sample at 2024-05-01T12:00:00Z: timeout"));
+
+	/* no memory for a message: the failure still counts, with a generic text */
+	feed(&c, b, 4, T0 + SEC(75));
+	pipeline_fail_msg(&c, b, NULL, T0 + SEC(90));
+	pipeline_served(&c, b, T0 + SEC(90), &o);
+	assert_false(o.ok);
+	assert_non_null(strstr(o.reason, "(for 0s), last good sample at 2024-05-01T12:01:15Z: "
+	                                 "unknown error (no memory for its message)"));
+	pipeline_msg_unref(NULL);
+	pipeline_state_free(b);
+}
+
+/* pipeline_msg_new keeps the same bounded copy as pipeline_fail. */
+static void test_shared_message_bounded(void **unused)
+{
+	char big[1000];
+	memset(big, 'e', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	struct pipeline_msg *m = pipeline_msg_new(big);
+	assert_non_null(m);
+	assert_int_equal(strlen(pipeline_msg_text(m)), PIPELINE_ERR_MAX - 1);
+	pipeline_msg_unref(m);
+
+	char u[300];
+	memset(u, 'a', 254);
+	memcpy(u + 254, "\xc3\xa9tail", 7);
+	m = pipeline_msg_new(u);
+	assert_int_equal(strlen(pipeline_msg_text(m)), 254);
+	pipeline_msg_unref(m);
+
+	m = pipeline_msg_new(NULL);
+	assert_string_equal(pipeline_msg_text(m), "unknown error");
+	pipeline_msg_unref(m);
+	assert_string_equal(pipeline_msg_text(NULL), "");
+}
+
+/* A restored failing state has its own message: the saved state may go. */
+static void test_shared_message_restored(void **unused)
+{
+	struct pipeline_cfg c = cfg_of(SMOOTH_NONE);
+	struct pipeline_state *a = state_of(&c), *b = state_of(&c);
+	struct pipeline_out o;
+	unsigned char *blob = NULL;
+	size_t len = 0;
+	char err[256] = "";
+	feed(&c, a, 1, T0);
+	pipeline_fail(&c, b, "old failure", T0); /* b's own message is replaced by the load */
+	struct pipeline_msg *m = pipeline_msg_new("broken pipe");
+	pipeline_fail_msg(&c, a, m, T0 + SEC(5));
+	pipeline_msg_unref(m);
+	assert_int_equal(pipeline_state_save(a, &c, &blob, &len), 0);
+	pipeline_state_free(a);
+	assert_int_equal(pipeline_state_load(b, &c, blob, len, err, sizeof err), 0);
+	free(blob);
+	pipeline_served(&c, b, T0 + SEC(6), &o);
+	assert_string_equal(o.reason, "source failing since 2024-05-01T12:00:05Z (for 1s), last good "
+	                              "sample at 2024-05-01T12:00:00Z: broken pipe");
+	pipeline_state_free(b);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sample times kept as 32-bit offsets (windows up to 2^31 ms)                */
+
+/* The times of a saved state's ring, oldest first; entries are esize bytes
+ * (time first) and end before the CRC. Returns the count. */
+static uint32_t blob_times(const struct pipeline_cfg *c, const struct pipeline_state *st, size_t esize,
+                           int64_t *out, uint32_t max)
+{
+	unsigned char *blob = NULL;
+	size_t len = 0;
+	assert_int_equal(pipeline_state_save(st, c, &blob, &len), 0);
+	uint32_t count = 0;
+	/* the entries are the last bytes before the CRC, the count just before
+	 * them: the largest n whose preceding u32 says n */
+	for (uint32_t n = 0; n <= max; n++) {
+		size_t at = len - 4 - (size_t)n * esize;
+		if (at < 4)
+			break;
+		uint32_t cn = (uint32_t)blob[at - 4] | (uint32_t)blob[at - 3] << 8 |
+		              (uint32_t)blob[at - 2] << 16 | (uint32_t)blob[at - 1] << 24;
+		if (cn == n) {
+			count = n;
+			for (uint32_t e = 0; e < n; e++) {
+				uint64_t u = 0;
+				for (int b = 7; b >= 0; b--)
+					u = u << 8 | blob[at + (size_t)e * esize + (size_t)b];
+				memcpy(&out[e], &u, sizeof u);
+			}
+		}
+	}
+	free(blob);
+	return count;
+}
+
+static void assert_outs_equal(const struct pipeline_out *a, const struct pipeline_out *b, int n);
+
+static struct pipeline_cfg short_windows_cfg(void)
+{
+	struct pipeline_cfg c = cfg_of(SMOOTH_MEAN); /* window 60 s at 15 s: 4 samples */
+	c.down_ms = SEC(120);                        /* ring of 8 + 1 + 2 = 11 */
+	return c;
+}
+
+/*
+ * 61 days of samples at 15 s: the base of the 32-bit times moves twice and
+ * every smoothed value stays exact, and so do the times a save shows.
+ */
+static void test_times_across_rebase(void **unused)
+{
+	struct pipeline_cfg c = short_windows_cfg();
+	struct pipeline_state *st = state_of(&c);
+	struct pipeline_out o;
+	const uint32_t n = 61u * 24 * 3600 / 15;
+	for (uint32_t i = 0; i < n; i++) {
+		int64_t ts = T0 + SEC(15) * (int64_t)i;
+		pipeline_step(&c, st, (double)(i % 7), ts, ts);
+		if (i < 3)
+			continue;
+		pipeline_served(&c, st, ts, &o);
+		double want = (double)((i % 7) + ((i - 1) % 7) + ((i - 2) % 7) + ((i - 3) % 7)) / 4;
+		if (o.smoothed != want)
+			fail_msg("sample %u: smoothed %.17g, want %.17g", i, o.smoothed, want);
+	}
+	int64_t t[16];
+	assert_int_equal(blob_times(&c, st, 24, t, 16), 11);
+	for (uint32_t e = 0; e < 11; e++)
+		assert_int_equal(t[e], T0 + SEC(15) * (int64_t)(n - 11 + e));
+	pipeline_state_free(st);
+}
+
+/*
+ * A gap of 60 days (more than the 49.7 a 32-bit offset spans): the samples
+ * before it are outside every window, the values after it are those of the
+ * new samples alone, and a saved state restores to the same behaviour.
+ */
+static void test_times_after_long_gap(void **unused)
+{
+	struct pipeline_cfg c = short_windows_cfg();
+	struct pipeline_state *a = state_of(&c), *b = state_of(&c);
+	struct pipeline_out o;
+	for (int i = 0; i < 20; i++)
+		feed(&c, a, 3, T0 + SEC(15 * i));
+	const int64_t g = T0 + SEC(60LL * 24 * 3600);
+	assert_same(feed(&c, a, 100, g).value, 100);
+	assert_same(feed(&c, a, 200, g + SEC(15)).smoothed, 150);
+	o = feed(&c, a, 300, g + SEC(30));
+	assert_same(o.smoothed, 200);
+	assert_same(o.value, 200);
+
+	/* the old entries still in the ring (8 of them) are older than any window */
+	int64_t t[16];
+	assert_int_equal(blob_times(&c, a, 24, t, 16), 11);
+	for (int e = 0; e < 8; e++) {
+		assert_true(g + SEC(30) - t[e] >= (INT64_C(1) << 31));
+		if (e > 0)
+			assert_true(t[e] > t[e - 1]);
+	}
+	for (int e = 8; e < 11; e++)
+		assert_int_equal(t[e], g + SEC(15) * (e - 8));
+
+	unsigned char *blob = NULL;
+	size_t len = 0;
+	char err[256] = "";
+	assert_int_equal(pipeline_state_save(a, &c, &blob, &len), 0);
+	assert_int_equal(pipeline_state_load(b, &c, blob, len, err, sizeof err), 0);
+	free(blob);
+	for (int i = 3; i < 30; i++) {
+		struct pipeline_out oa = feed(&c, a, (double)(i * i % 11), g + SEC(15 * i));
+		struct pipeline_out ob = feed(&c, b, (double)(i * i % 11), g + SEC(15 * i));
+		assert_outs_equal(&oa, &ob, 1);
+	}
+	unsigned char *ba = NULL, *bb = NULL;
+	size_t la = 0, lb = 0;
+	assert_int_equal(pipeline_state_save(a, &c, &ba, &la), 0);
+	assert_int_equal(pipeline_state_save(b, &c, &bb, &lb), 0);
+	assert_int_equal(la, lb);
+	assert_memory_equal(ba, bb, la);
+	free(ba);
+	free(bb);
+	pipeline_state_free(a);
+	pipeline_state_free(b);
+}
+
+/* A window longer than 2^31 ms keeps 64-bit times: a 60-day gap leaves every
+ * time exact, and the 30-day window still sees what is inside it. */
+static void test_times_long_window(void **unused)
+{
+	struct pipeline_cfg c = cfg_of(SMOOTH_NONE);
+	c.interval_ms = SEC(3600);
+	c.down_ms = SEC(30LL * 24 * 3600);
+	struct pipeline_state *st = state_of(&c);
+	for (int i = 0; i < 5; i++)
+		feed(&c, st, 50, T0 + SEC(3600 * i));
+	const int64_t g = T0 + SEC(60LL * 24 * 3600);
+	assert_same(feed(&c, st, 10, g).value, 10); /* the 50s are out of the down window */
+	assert_same(feed(&c, st, 5, g + SEC(3600)).value, 10); /* 10 is inside it: held */
+	int64_t t[8];
+	assert_int_equal(blob_times(&c, st, 16, t, 8), 7);
+	for (int e = 0; e < 5; e++)
+		assert_int_equal(t[e], T0 + SEC(3600 * e));
+	assert_int_equal(t[5], g);
+	assert_int_equal(t[6], g + SEC(3600));
+	pipeline_state_free(st);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Persistence                                                               */
 
@@ -1377,6 +1631,12 @@ int main(void)
 		cmocka_unit_test(test_failure_keeps_windows),
 		cmocka_unit_test(test_nan_inf_samples),
 		cmocka_unit_test(test_error_text_bounded),
+		cmocka_unit_test(test_shared_error_message),
+		cmocka_unit_test(test_shared_message_bounded),
+		cmocka_unit_test(test_shared_message_restored),
+		cmocka_unit_test(test_times_across_rebase),
+		cmocka_unit_test(test_times_after_long_gap),
+		cmocka_unit_test(test_times_long_window),
 		cmocka_unit_test(test_save_load_roundtrip),
 		cmocka_unit_test(test_save_load_empty_and_failing),
 		cmocka_unit_test(test_load_rejects_bad_blobs),

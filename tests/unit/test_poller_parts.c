@@ -209,6 +209,73 @@ static void test_snapshots(void **st)
 	slot_release(&sl);
 }
 
+/* A label set is one copy shared by a series and its snapshots: it outlives
+ * whichever lets go first (ASan reports a use after free or a leak). */
+static void test_labelset_shared(void **st)
+{
+	char name[] = "pod", value[] = "web-1";
+	struct label l[] = { { "app", "web" }, { name, value } };
+	struct label *set = labelset_new(l, 2, "{app=web,pod=web-1}");
+	assert_non_null(set);
+	value[0] = 'X'; /* a copy, not the caller's strings */
+	assert_string_equal(set[1].value, "web-1");
+	assert_string_equal(set[0].name, "app");
+	assert_string_equal(labelset_key(set), "{app=web,pod=web-1}");
+
+	struct snapshot *a = snapshot_new(1), *b = snapshot_new(2);
+	snapshot_share_labels(a, 0, set, 2);
+	snapshot_share_labels(b, 1, set, 2);
+	assert_ptr_equal(a->items[0].labels, set);
+	assert_int_equal(b->items[1].nlabels, 2);
+	labelset_unref(set);   /* the series goes */
+	snapshot_unref(a);
+	assert_string_equal(b->items[1].labels[1].value, "web-1");
+	assert_null(b->items[0].labels);
+	snapshot_unref(b);
+
+	struct label *empty = labelset_new(NULL, 0, NULL);
+	assert_non_null(empty);
+	assert_string_equal(labelset_key(empty), "");
+	labelset_unref(empty);
+	labelset_unref(NULL);
+}
+
+/* Equal reasons of neighbouring items are one string, freed once. */
+static void test_snapshot_reasons_shared(void **st)
+{
+	struct snapshot *s = snapshot_new(4);
+	assert_int_equal(snapshot_set_reason(s, 0, "source failing: timeout"), 0);
+	assert_int_equal(snapshot_set_reason(s, 1, "source failing: timeout"), 0);
+	assert_int_equal(snapshot_set_reason(s, 2, "no value yet"), 0);
+	/* item 3 is ok: no reason; item 2's is not shared backwards */
+	assert_ptr_equal(s->items[0].reason, s->items[1].reason);
+	assert_ptr_not_equal(s->items[1].reason, s->items[2].reason);
+	assert_string_equal(s->items[2].reason, "no value yet");
+	assert_null(s->items[3].reason);
+	snapshot_unref(s);
+}
+
+/* Slots share a table of locks: many slots, each keeps its own snapshot. */
+static void test_slots_many(void **st)
+{
+	enum { N = 300 };
+	static struct slot sl[N];
+	for (int i = 0; i < N; i++) {
+		slot_init(&sl[i]);
+		struct snapshot *s = snapshot_new(0);
+		snapshot_set_error(s, "slot %d", i);
+		slot_publish(&sl[i], s);
+	}
+	for (int i = 0; i < N; i++) {
+		char want[32];
+		snprintf(want, sizeof want, "slot %d", i);
+		struct snapshot *s = slot_get(&sl[i]);
+		assert_string_equal(s->error, want);
+		snapshot_unref(s);
+		slot_release(&sl[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -217,6 +284,9 @@ int main(void)
 		cmocka_unit_test(test_batch),
 		cmocka_unit_test(test_statefile_round_trip),
 		cmocka_unit_test(test_snapshots),
+		cmocka_unit_test(test_labelset_shared),
+		cmocka_unit_test(test_snapshot_reasons_shared),
+		cmocka_unit_test(test_slots_many),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
