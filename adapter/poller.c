@@ -11,6 +11,7 @@
 #include "pipeline.h"
 #include "selfmetrics.h"
 #include "statefile.h"
+#include "strmap.h"
 #include "template.h"
 
 #include <errno.h>
@@ -60,6 +61,16 @@ struct consumer {
 	uint32_t lat[NLAT + 1]; /* fetch latency histogram, not cumulative */
 	double lat_sum;
 	bool owns_slot;
+	struct sub *sub;        /* a subscription's key and use; NULL for a metric */
+};
+
+/* What a subscription consumer adds: its selector (the namespace is its
+ * target's), when a request last asked for it, and whether a fetch has fed
+ * it yet (what a request creating or joining it waits for). */
+struct sub {
+	char *sel;
+	_Atomic int64_t last_used_ms;
+	atomic_bool fed;
 };
 
 struct source_rt {
@@ -87,25 +98,26 @@ struct target {
 	bool dead;                 /* a dropped subscription, freed when not busy */
 	struct consumer *consumers;
 	size_t nconsumers;
-	/* subscriptions */
+	/* subscriptions: consumers (metric, selector) of one namespace whose
+	 * rendered queries are the same share the target and its fetches */
 	bool is_sub;
-	char *sub_ns, *sub_sel;
-	_Atomic int64_t last_used_ms;
+	char *sub_ns;
 	bool fetched_once;
 	bool warmed;               /* the warm start was tried */
+	size_t warm_from;          /* the consumers from this one on still need it */
 	bool phased;               /* the poll phase was randomised (see reschedule) */
 	pthread_mutex_t mu;        /* consumers and their series: run_target, save, render */
 };
 
-/* The subscription key of a target, "" for a metric's own target (state file keys). */
+/* The subscription key of a consumer, "" for a metric's own (state file keys). */
 static const char *sub_ns(const struct target *t)
 {
 	return t->is_sub ? t->sub_ns : "";
 }
 
-static const char *sub_sel(const struct target *t)
+static const char *sub_sel(const struct consumer *c)
 {
-	return t->is_sub ? t->sub_sel : "";
+	return c->sub ? c->sub->sel : "";
 }
 
 struct poller {
@@ -131,6 +143,9 @@ struct poller {
 	int64_t save_every_ms, last_save_ms;
 	struct statefile *restore;  /* states read at start, consumed as series appear */
 	unsigned int rng;
+	/* subscriptions, with p->mu: (metric, namespace, selector) -> its target,
+	 * and (source, params, namespace, rendered query) -> the target to share */
+	struct strmap *subs, *shared;
 };
 
 static pthread_mutex_t current_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -285,7 +300,7 @@ static struct series *series_add(struct poller *p, struct target *t, struct cons
 	if (p->restore) {
 		size_t blen;
 		const unsigned char *blob =
-			statefile_find(p->restore, c->m->name, sub_ns(t), sub_sel(t),
+			statefile_find(p->restore, c->m->name, sub_ns(t), sub_sel(c),
 				       se->key, &blen);
 		if (blob) {
 			char err[300];
@@ -396,12 +411,13 @@ static void warm_start(struct poller *p, struct target *t, int64_t deadline)
 {
 	struct source_rt *src = &p->sources[t->source];
 	t->warmed = true;
+	size_t from = t->warm_from;
 	if (!src->st->fetch_range || !t->query || !src->opened)
 		return;
 	int64_t longest = 0;
-	for (size_t ci = 0; ci < t->nconsumers; ci++) {
+	for (size_t ci = from; ci < t->nconsumers; ci++) {
 		const struct consumer *c = &t->consumers[ci];
-		if (statefile_has(p->restore, c->m->name, sub_ns(t), sub_sel(t)))
+		if (statefile_has(p->restore, c->m->name, sub_ns(t), sub_sel(c)))
 			continue;
 		int64_t w = lookback_ms(c->m);
 		if (w > longest)
@@ -424,14 +440,14 @@ static void warm_start(struct poller *p, struct target *t, int64_t deadline)
 		return;
 	}
 	pthread_mutex_lock(&t->mu);
-	for (size_t ci = 0; ci < t->nconsumers; ci++) {
+	for (size_t ci = from; ci < t->nconsumers; ci++) {
 		struct consumer *c = &t->consumers[ci];
-		if (statefile_has(p->restore, c->m->name, sub_ns(t), sub_sel(t)))
+		if (statefile_has(p->restore, c->m->name, sub_ns(t), sub_sel(c)))
 			continue;
-		int64_t from = now - lookback_ms(c->m);
+		int64_t since = now - lookback_ms(c->m);
 		for (size_t k = 0; k < batch.n; k++) {
 			const struct sample *s = &batch.items[k];
-			if (s->ts_ms < from || !isfinite(s->value))
+			if (s->ts_ms < since || !isfinite(s->value))
 				continue;
 			struct series *se = series_get(p, t, c, s);
 			if (se)
@@ -439,7 +455,7 @@ static void warm_start(struct poller *p, struct target *t, int64_t deadline)
 		}
 	}
 	pthread_mutex_unlock(&t->mu);
-	LOGI("warm start", LF_S("query", t->query), LF_I("metrics", t->nconsumers), LF_I("samples", batch.n),
+	LOGI("warm start", LF_S("query", t->query), LF_I("metrics", t->nconsumers - from), LF_I("samples", batch.n),
 	     LF_I("seconds", longest / 1000));
 	batch_release(&batch);
 }
@@ -554,6 +570,8 @@ static void run_target(struct poller *p, struct target *t, int64_t deadline)
 			char msg[600];
 			snprintf(msg, sizeof msg, "no value yet: %s", err);
 			publish(c, end, msg);
+			if (c->sub)
+				atomic_store(&c->sub->fed, true);
 			continue;
 		}
 		for (size_t i = 0; i < c->n; i++)
@@ -580,6 +598,8 @@ static void run_target(struct poller *p, struct target *t, int64_t deadline)
 		}
 		c->n = w;
 		publish(c, end, NULL);
+		if (c->sub)
+			atomic_store(&c->sub->fed, true);
 	}
 	pthread_mutex_unlock(&t->mu);
 	pipeline_msg_unref(fail_msg);
@@ -620,6 +640,7 @@ static void reschedule(struct poller *p, struct target *t, int64_t now)
 }
 
 static void target_free(struct target *t);
+static void consumer_release(struct consumer *c);
 
 static void *worker_main(void *arg)
 {
@@ -665,18 +686,90 @@ static int start_worker(struct poller *p)
 	return 0;
 }
 
-/* Drops subscriptions that nobody asked for within the idle time. */
+/* "metric\0namespace\0selector": a subscription's key in p->subs. */
+static char *sub_key(const char *metric, const char *ns, const char *sel, size_t *len)
+{
+	size_t a = strlen(metric), b = strlen(ns), c = strlen(sel);
+	char *k = malloc(a + b + c + 3);
+	if (!k)
+		return NULL;
+	memcpy(k, metric, a + 1);
+	memcpy(k + a + 1, ns, b + 1);
+	memcpy(k + a + b + 2, sel, c + 1);
+	*len = a + b + c + 2;
+	return k;
+}
+
+/* What makes two subscriptions' fetches one: the source, the metric's
+ * params, the namespace (a scaler may use it besides the query) and the
+ * rendered query. Its key in p->shared. */
+static char *shared_key_of(size_t source, const void *params, const char *ns, const char *query, size_t *len)
+{
+	size_t b = strlen(ns) + 1, q = strlen(query);
+	char *k = malloc(sizeof source + sizeof params + b + q);
+	if (!k)
+		return NULL;
+	memcpy(k, &source, sizeof source);
+	memcpy(k + sizeof source, &params, sizeof params);
+	memcpy(k + sizeof source + sizeof params, ns, b);
+	memcpy(k + sizeof source + sizeof params + b, query, q);
+	*len = sizeof source + sizeof params + b + q;
+	return k;
+}
+
+static char *shared_key(const struct target *t, size_t *len)
+{
+	return shared_key_of(t->source, t->params, t->sub_ns, t->query, len);
+}
+
+/* t's consumer for (m, sel), or NULL. With p->mu or t->mu held: consumers
+ * are added and removed under both. */
+static struct consumer *sub_consumer(struct target *t, const struct metric_cfg *m, const char *sel)
+{
+	for (size_t i = 0; i < t->nconsumers; i++)
+		if (t->consumers[i].m == m && !strcmp(t->consumers[i].sub->sel, sel))
+			return &t->consumers[i];
+	return NULL;
+}
+
+/* Drops the subscriptions nobody asked for within the idle time, and the
+ * targets left without any. With p->mu held. */
 static void sweep_subscriptions(struct poller *p, int64_t now)
 {
 	int64_t idle = p->rt->cfg.server.subscription_idle_ms;
 	size_t w = 0;
 	for (size_t i = 0; i < p->ntargets; i++) {
 		struct target *t = p->targets[i];
-		if (t->is_sub && !t->dead && now - atomic_load(&t->last_used_ms) > idle) {
-			t->dead = true;
-			heap_remove(p, t);
-			LOGI("subscription dropped after idle time", LF_S("metric", t->consumers[0].m->name),
-			     LF_S("namespace", t->sub_ns), LF_S("selector", t->sub_sel));
+		/* a busy target's consumers are being fed: next sweep */
+		if (t->is_sub && !t->dead && !t->busy) {
+			pthread_mutex_lock(&t->mu);
+			size_t kept = 0;
+			for (size_t ci = 0; ci < t->nconsumers; ci++) {
+				struct consumer *c = &t->consumers[ci];
+				if (now - atomic_load(&c->sub->last_used_ms) <= idle) {
+					t->consumers[kept++] = *c;
+					continue;
+				}
+				LOGI("subscription dropped after idle time", LF_S("metric", c->m->name),
+				     LF_S("namespace", t->sub_ns), LF_S("selector", c->sub->sel));
+				size_t klen;
+				char *key = sub_key(c->m->name, t->sub_ns, c->sub->sel, &klen);
+				if (key)
+					strmap_del(p->subs, key, klen);
+				free(key);
+				consumer_release(c);
+			}
+			t->nconsumers = kept;
+			pthread_mutex_unlock(&t->mu);
+			if (!kept) {
+				t->dead = true;
+				heap_remove(p, t);
+				size_t klen;
+				char *key = shared_key(t, &klen);
+				if (key && strmap_get(p->shared, key, klen) == t)
+					strmap_del(p->shared, key, klen);
+				free(key);
+			}
 		}
 		if (t->dead && !t->busy) {
 			target_free(t);
@@ -743,23 +836,29 @@ static void *sched_main(void *arg)
 /* ------------------------------------------------------------------------ */
 /* targets                                                                  */
 
+static void consumer_release(struct consumer *c)
+{
+	for (size_t j = 0; j < c->n; j++)
+		series_release(&c->series[j]);
+	free(c->series);
+	if (c->owns_slot) {
+		slot_release(c->slot);
+		free(c->slot);
+	}
+	if (c->sub) {
+		free(c->sub->sel);
+		free(c->sub);
+	}
+}
+
 static void target_free(struct target *t)
 {
-	for (size_t i = 0; i < t->nconsumers; i++) {
-		struct consumer *c = &t->consumers[i];
-		for (size_t j = 0; j < c->n; j++)
-			series_release(&c->series[j]);
-		free(c->series);
-		if (c->owns_slot) {
-			slot_release(c->slot);
-			free(c->slot);
-		}
-	}
+	for (size_t i = 0; i < t->nconsumers; i++)
+		consumer_release(&t->consumers[i]);
 	free(t->consumers);
 	if (t->is_sub)
 		free((char *)t->query);
 	free(t->sub_ns);
-	free(t->sub_sel);
 	pthread_mutex_destroy(&t->mu);
 	free(t);
 }
@@ -803,45 +902,55 @@ static int add_consumer(struct target *t, const struct metric_cfg *m, struct slo
 	return 0;
 }
 
-/* Moves the series of matching consumers of the previous poller into p's. */
+/* Moves the series of matching consumers of the previous poller into p's:
+ * same metric name, same query, same pipeline shape. */
 static void carry_over(struct poller *p, struct poller *prev)
 {
 	if (!prev)
 		return;
+	struct strmap *by_name = strmap_new(); /* metric name -> its old target */
+	if (!by_name) {
+		LOGW("series not carried over to the new config: out of memory", LF_I("metrics", p->ntargets));
+		return;
+	}
 	pthread_mutex_lock(&prev->mu);
+	for (size_t j = 0; j < prev->ntargets; j++) {
+		struct target *o = prev->targets[j];
+		if (o->is_sub)
+			continue;
+		for (size_t oi = 0; oi < o->nconsumers; oi++)
+			strmap_put(by_name, o->consumers[oi].m->name, strlen(o->consumers[oi].m->name), o);
+	}
 	for (size_t i = 0; i < p->ntargets; i++) {
 		struct target *t = p->targets[i];
 		for (size_t ci = 0; ci < t->nconsumers; ci++) {
 			struct consumer *c = &t->consumers[ci];
-			for (size_t j = 0; j < prev->ntargets; j++) {
-				struct target *o = prev->targets[j];
-				if (o->is_sub)
+			struct target *o = strmap_get(by_name, c->m->name, strlen(c->m->name));
+			if (!o || (t->query == NULL) != (o->query == NULL) || (t->query && strcmp(t->query, o->query)))
+				continue;
+			pthread_mutex_lock(&o->mu);
+			for (size_t oi = 0; oi < o->nconsumers; oi++) {
+				struct consumer *oc = &o->consumers[oi];
+				if (strcmp(oc->m->name, c->m->name) || oc->n == 0 ||
+				    !pipeline_cfg_same_shape(&oc->m->pipe, &c->m->pipe))
 					continue;
-				pthread_mutex_lock(&o->mu);
-				for (size_t oi = 0; oi < o->nconsumers; oi++) {
-					struct consumer *oc = &o->consumers[oi];
-					if (strcmp(oc->m->name, c->m->name) || oc->n == 0 ||
-					    !pipeline_cfg_same_shape(&oc->m->pipe, &c->m->pipe))
-						continue;
-					if ((t->query == NULL) != (o->query == NULL) ||
-					    (t->query && strcmp(t->query, o->query)))
-						continue;
-					c->series = oc->series;
-					c->n = oc->n;
-					c->cap = oc->cap;
-					oc->series = NULL;
-					oc->n = oc->cap = 0;
-					publish(c, now_ms(), NULL);
-				}
-				pthread_mutex_unlock(&o->mu);
+				c->series = oc->series;
+				c->n = oc->n;
+				c->cap = oc->cap;
+				oc->series = NULL;
+				oc->n = oc->cap = 0;
+				publish(c, now_ms(), NULL);
 			}
+			pthread_mutex_unlock(&o->mu);
 		}
 	}
 	pthread_mutex_unlock(&prev->mu);
+	strmap_free(by_name);
 }
 
 struct poller *poller_start(struct runtime *rt, const struct poller_opts *o)
 {
+	struct strmap *by_query = NULL; /* (source, query) -> target, while grouping */
 	struct poller *p = calloc(1, sizeof *p);
 	if (!p)
 		return NULL;
@@ -853,6 +962,10 @@ struct poller *poller_start(struct runtime *rt, const struct poller_opts *o)
 	pthread_cond_init(&p->sched_cv, NULL);
 	pthread_cond_init(&p->work_cv, NULL);
 	pthread_cond_init(&p->first_done, NULL);
+	p->subs = strmap_new();
+	p->shared = strmap_new();
+	if (!p->subs || !p->shared)
+		goto fail;
 	p->save_every_ms = o && o->save_every_ms ? o->save_every_ms : 60000;
 	if (o && o->state_file && *o->state_file) {
 		p->state_file = strdup(o->state_file);
@@ -885,6 +998,8 @@ struct poller *poller_start(struct runtime *rt, const struct poller_opts *o)
 	}
 	/* one target per (source, query) for untemplated metrics */
 	int64_t now = now_ms();
+	if (!(by_query = strmap_new()))
+		goto fail;
 	for (size_t i = 0; i < cfg->nmetrics; i++) {
 		const struct metric_cfg *m = &cfg->metrics[i];
 		if (m->series || m->source >= cfg->nsources || !cfg->sources[m->source].scaler)
@@ -898,22 +1013,23 @@ struct poller *poller_start(struct runtime *rt, const struct poller_opts *o)
 			}
 			continue;
 		}
-		struct target *t = NULL;
-		for (size_t j = 0; j < p->ntargets && m->query; j++) {
-			struct target *other = p->targets[j];
-			if (other->source == m->source && other->query && !strcmp(other->query, m->query)) {
-				t = other;
-				break;
+		size_t klen = 0;
+		char *key = m->query ? shared_key_of(m->source, NULL, "", m->query, &klen) : NULL;
+		if (m->query && !key)
+			goto fail;
+		struct target *t = key ? strmap_get(by_query, key, klen) : NULL;
+		if (!t) {
+			if (reserve(p) || !(t = target_new(m->source, m->query, m->params, m->interval_ms))) {
+				free(key);
+				goto fail;
+			}
+			p->targets[p->ntargets++] = t;
+			if (key && strmap_put(by_query, key, klen, t)) {
+				free(key);
+				goto fail;
 			}
 		}
-		if (!t) {
-			if (reserve(p))
-				goto fail;
-			t = target_new(m->source, m->query, m->params, m->interval_ms);
-			if (!t)
-				goto fail;
-			p->targets[p->ntargets++] = t;
-		}
+		free(key);
 		if (add_consumer(t, m, slot))
 			goto fail;
 		struct snapshot *s = snapshot_new(0);
@@ -922,6 +1038,8 @@ struct poller *poller_start(struct runtime *rt, const struct poller_opts *o)
 			slot_publish(slot, s);
 		}
 	}
+	strmap_free(by_query);
+	by_query = NULL;
 	carry_over(p, o ? o->previous : NULL);
 	for (size_t i = 0; i < p->ntargets; i++) {
 		struct target *t = p->targets[i];
@@ -948,6 +1066,7 @@ fail_threads:
 		pthread_join(p->workers[i], NULL);
 	p->nworkers = 0;
 fail:
+	strmap_free(by_query);
 	p->sched = 0;
 	poller_unref(p);
 	return NULL;
@@ -976,6 +1095,8 @@ static void poller_free(struct poller *p)
 	pthread_cond_destroy(&p->sched_cv);
 	pthread_cond_destroy(&p->work_cv);
 	pthread_cond_destroy(&p->first_done);
+	strmap_free(p->subs);
+	strmap_free(p->shared);
 	free(p);
 }
 
@@ -1034,6 +1155,97 @@ struct poller *poller_current_ref(void)
 /* ------------------------------------------------------------------------ */
 /* subscriptions                                                            */
 
+/* Waits on p->first_done until deadline; with p->mu held. */
+static void wait_first_done(struct poller *p, int64_t deadline)
+{
+	struct timespec ts = { deadline / 1000, (deadline % 1000) * 1000000 };
+	pthread_cond_timedwait(&p->first_done, &p->mu, &ts);
+}
+
+/* Runs t's fetch on this (request) thread; with p->mu held, t not busy. */
+static void run_now(struct poller *p, struct target *t, int64_t deadline)
+{
+	t->busy = true;
+	heap_remove(p, t);
+	pthread_mutex_unlock(&p->mu);
+	run_target(p, t, deadline);
+	pthread_mutex_lock(&p->mu);
+	t->busy = false;
+	t->fetched_once = true;
+	pthread_cond_broadcast(&p->first_done);
+	if (!p->stopping && !t->dead) {
+		t->next_due_ms = now_ms();
+		reschedule(p, t, t->next_due_ms);
+		pthread_cond_signal(&p->sched_cv);
+	}
+}
+
+/* A new subscription (m, ns, sel) on the target that fetches the same
+ * rendered query in ns, or on a new one; with p->mu held. The target, or
+ * NULL with err. */
+static struct target *subscribe(struct poller *p, const struct metric_cfg *m, const char *ns,
+				const struct selector *sel, const char *selstr, int64_t deadline, char *err,
+				size_t errlen)
+{
+	char *query = template_render(m->query, ns, sel, err, errlen);
+	if (!query)
+		return NULL;
+	size_t slen;
+	char *skey = shared_key_of(m->source, m->params, ns, query, &slen);
+	struct target *t = skey ? strmap_get(p->shared, skey, slen) : NULL;
+	if (t) {
+		/* join between two fetches: none is feeding the consumers then */
+		while (t->busy && !t->dead && !p->stopping && now_ms() < deadline)
+			wait_first_done(p, deadline);
+		free(query);
+		if (t->busy || t->dead || p->stopping) {
+			free(skey);
+			snprintf(err, errlen, "the shared fetch of this query did not finish in time");
+			return NULL;
+		}
+	} else {
+		t = skey && !reserve(p) ? target_new(m->source, query, m->params, m->interval_ms) : NULL;
+		if (!t || strmap_put(p->shared, skey, slen, t)) {
+			if (t)
+				target_free(t);
+			else
+				free(query);
+			free(skey);
+			snprintf(err, errlen, "out of memory");
+			return NULL;
+		}
+		t->is_sub = true;
+		t->sub_ns = strdup(ns);
+		p->targets[p->ntargets++] = t;
+	}
+	free(skey);
+	struct sub *sb = calloc(1, sizeof *sb);
+	char *sel_copy = strdup(selstr);
+	pthread_mutex_lock(&t->mu);
+	size_t idx = t->nconsumers;
+	bool ok = t->sub_ns && sb && sel_copy && !add_consumer(t, m, NULL);
+	if (ok) {
+		sb->sel = sel_copy;
+		atomic_store(&sb->last_used_ms, now_ms());
+		t->consumers[idx].sub = sb;
+		/* its windows are filled from history before its first fetch */
+		if (t->warmed && t->warm_from <= idx) {
+			t->warmed = false;
+			t->warm_from = idx;
+		}
+	}
+	pthread_mutex_unlock(&t->mu);
+	if (!ok) {
+		free(sb);
+		free(sel_copy);
+		snprintf(err, errlen, "out of memory");
+		return NULL; /* a new target without consumers goes at the next sweep */
+	}
+	LOGI(idx ? "subscription created on a shared fetch" : "subscription created", LF_S("metric", m->name),
+	     LF_S("namespace", ns), LF_S("selector", selstr), LF_I("sharing", idx));
+	return t;
+}
+
 struct snapshot *poller_subscription(struct poller *p, const struct metric_cfg *m, const char *ns,
 				     const struct selector *sel, int64_t wait_ms, char *err, size_t errlen)
 {
@@ -1041,71 +1253,48 @@ struct snapshot *poller_subscription(struct poller *p, const struct metric_cfg *
 	if (sel)
 		selector_string(sel, selstr, sizeof selstr);
 	int64_t now = now_ms();
+	int64_t deadline = now + (wait_ms > 0 ? wait_ms : SUB_DEFAULT_WAIT_MS);
+	size_t klen;
+	char *key = sub_key(m->name, ns, selstr, &klen);
+	if (!key) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
 	pthread_mutex_lock(&p->mu);
 	if (p->stopping) {
 		pthread_mutex_unlock(&p->mu);
+		free(key);
 		snprintf(err, errlen, "the config is being reloaded");
 		return NULL;
 	}
-	struct target *t = NULL;
-	for (size_t i = 0; i < p->ntargets; i++) {
-		struct target *o = p->targets[i];
-		if (o->is_sub && !o->dead && o->consumers[0].m == m && !strcmp(o->sub_ns, ns) && !strcmp(o->sub_sel, selstr)) {
-			t = o;
-			break;
+	struct target *t = strmap_get(p->subs, key, klen);
+	if (!t) {
+		t = subscribe(p, m, ns, sel, selstr, deadline, err, errlen);
+		if (!t || strmap_put(p->subs, key, klen, t)) {
+			pthread_mutex_unlock(&p->mu);
+			free(key);
+			if (t)
+				snprintf(err, errlen, "out of memory");
+			return NULL;
 		}
+		/* the first fetch of a subscription runs here, within the request's
+		 * budget; one that joined a shared target fetches again for it */
+		if (!t->busy)
+			run_now(p, t, deadline);
 	}
-	if (t) {
-		atomic_store(&t->last_used_ms, now);
-		/* a request that raced the creating one waits for its first fetch */
-		int64_t deadline = now + (wait_ms > 0 ? wait_ms : SUB_DEFAULT_WAIT_MS);
-		while (!t->fetched_once && now_ms() < deadline) {
-			struct timespec ts = { deadline / 1000, (deadline % 1000) * 1000000 };
-			pthread_cond_timedwait(&p->first_done, &p->mu, &ts);
-		}
-		struct snapshot *s = slot_get(t->consumers[0].slot);
-		pthread_mutex_unlock(&p->mu);
-		if (!s)
-			snprintf(err, errlen, "the first fetch of this subscription has not finished");
-		return s;
+	free(key);
+	struct consumer *c = sub_consumer(t, m, selstr);
+	if (c)
+		atomic_store(&c->sub->last_used_ms, now);
+	/* a request that raced the creating one waits for its first fetch */
+	while (c && !atomic_load(&c->sub->fed) && !p->stopping && now_ms() < deadline) {
+		wait_first_done(p, deadline);
+		c = sub_consumer(t, m, selstr); /* the consumers may have moved */
 	}
-	char *query = template_render(m->query, ns, sel, err, errlen);
-	if (!query || reserve(p)) {
-		pthread_mutex_unlock(&p->mu);
-		free(query);
-		return NULL;
-	}
-	t = target_new(m->source, NULL, m->params, m->interval_ms);
-	if (!t || add_consumer(t, m, NULL)) {
-		pthread_mutex_unlock(&p->mu);
-		if (t)
-			target_free(t);
-		free(query);
-		return NULL;
-	}
-	t->query = query;
-	t->is_sub = true;
-	t->sub_ns = strdup(ns);
-	t->sub_sel = strdup(selstr);
-	atomic_store(&t->last_used_ms, now);
-	t->busy = true;
-	p->targets[p->ntargets++] = t;
+	struct snapshot *s = c && atomic_load(&c->sub->fed) ? slot_get(c->slot) : NULL;
 	pthread_mutex_unlock(&p->mu);
-	LOGI("subscription created", LF_S("metric", m->name), LF_S("namespace", ns), LF_S("selector", selstr));
-
-	run_target(p, t, now + (wait_ms > 0 ? wait_ms : SUB_DEFAULT_WAIT_MS));
-
-	pthread_mutex_lock(&p->mu);
-	t->busy = false;
-	t->fetched_once = true;
-	pthread_cond_broadcast(&p->first_done);
-	struct snapshot *s = slot_get(t->consumers[0].slot);
-	if (!p->stopping && !t->dead) {
-		t->next_due_ms = now;
-		reschedule(p, t, now_ms());
-		pthread_cond_signal(&p->sched_cv);
-	}
-	pthread_mutex_unlock(&p->mu);
+	if (!s)
+		snprintf(err, errlen, "the first fetch of this subscription has not finished");
 	return s;
 }
 
@@ -1130,7 +1319,7 @@ int poller_save(struct poller *p, const char *path, char *err, size_t errlen)
 				size_t len = 0;
 				if (pipeline_state_save(c->series[j].st, &c->m->pipe, &blob, &len))
 					continue;
-				statefile_add(w, c->m->name, sub_ns(t), sub_sel(t),
+				statefile_add(w, c->m->name, sub_ns(t), sub_sel(c),
 					      c->series[j].key, blob, len);
 				free(blob);
 			}
@@ -1312,6 +1501,18 @@ void poller_render_metrics(struct buf *b, void *arg)
 		put_label_value(b, s->cfg->name);
 		buf_addf(b, "\",result=\"failure\"} %llu\n", (unsigned long long)s->failures);
 	}
+
+	pthread_mutex_lock(&p->mu);
+	size_t nsubs = strmap_count(p->subs), nshared = 0;
+	for (size_t i = 0; i < p->ntargets; i++)
+		nshared += p->targets[i]->is_sub && !p->targets[i]->dead;
+	pthread_mutex_unlock(&p->mu);
+	buf_addf(b, "# HELP scalewise_subscriptions Templated subscriptions (metric, namespace, selector) kept warm.\n"
+		    "# TYPE scalewise_subscriptions gauge\nscalewise_subscriptions %zu\n"
+		    "# HELP scalewise_subscription_fetches Distinct fetches serving them: subscriptions whose rendered "
+		    "queries are the same (same source and namespace) share one.\n"
+		    "# TYPE scalewise_subscription_fetches gauge\nscalewise_subscription_fetches %zu\n",
+		 nsubs, nshared);
 
 	/* one pass over the targets per family, each straight into b: a buffer
 	 * per family, then copied into b, cost twice the answer (tens of MiB

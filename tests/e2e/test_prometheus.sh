@@ -46,6 +46,15 @@ metrics:
     query: sum(queue_depth)
     interval: 1s
     stabilization: {down: 10m}
+  - name: ns_depth_a
+    source: prom
+    query: 'sum(queue_depth{namespace=~"<<.Namespace>>|"})'
+    interval: 1s
+  - name: ns_depth_b
+    source: prom
+    query: 'sum(queue_depth{namespace=~"<<.Namespace>>|"})'
+    interval: 1s
+    stabilization: {down: 1m}
 YAML
 start_scalewise "$BIN" "$TMP/config.yaml" || exit 1
 GV=/apis/external.metrics.k8s.io/v1beta1/namespaces/default
@@ -74,6 +83,21 @@ contains "templated labels" '"metricLabels":{"queue":"orders"}' "$BODY"
 contains "subscription logged" 'subscription created' "$(cat "$TMP/server.log")"
 get "$GV/depth_by_queue?labelSelector=queue+in+%28invoices%29"
 contains "second subscription" '"value":"5"' "$BODY"
+
+# subscriptions whose rendered queries are the same share one fetch: the
+# query of ns_depth_a and ns_depth_b renders the namespace only, so the
+# selector and the metric do not change what is asked of Prometheus
+sub_counts() { get /metrics; printf '%s' "$BODY" | awk '$1=="scalewise_subscriptions" {s=$2} $1=="scalewise_subscription_fetches" {f=$2} END {print s - f}'; }
+before=$(sub_counts)
+get "$GV/ns_depth_a"; check "shared: first" 200 "$CODE"; contains "shared: first value" '"value":"55"' "$BODY"
+get "$GV/ns_depth_a?labelSelector=queue%3Dorders"; check "shared: other selector" 200 "$CODE"
+contains "shared: other selector value" '"value":"55"' "$BODY"
+get "$GV/ns_depth_b"; check "shared: other metric" 200 "$CODE"; contains "shared: other metric value" '"value":"55"' "$BODY"
+check "three subscriptions, one fetch" "$((before + 2))" "$(sub_counts)"
+contains "join logged" '"msg":"subscription created on a shared fetch","metric":"ns_depth_b","namespace":"default","selector":"","sharing":2' "$(cat "$TMP/server.log")"
+GV2=/apis/external.metrics.k8s.io/v1beta1/namespaces/other
+get "$GV2/ns_depth_a"; check "another namespace is its own fetch" 200 "$CODE"
+check "another namespace is not shared" "$((before + 2))" "$(sub_counts)"
 
 # a subscription nobody asks for is dropped after server.subscriptionIdle
 dropped() { grep -q '"msg":"subscription dropped after idle time","metric":"depth_by_queue","namespace":"default","selector":"queue in (invoices)"' "$TMP/server.log"; }
