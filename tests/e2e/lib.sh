@@ -90,6 +90,21 @@ free_port() {
 
 # start_prometheus: a real Prometheus on a free loopback port scraping the
 # test target every second; sets PROM_URL and PROM_PID.
+prom_has() { curl -sf "$PROM_URL/api/v1/query?query=$1" | grep -q "$2"; }
+
+# prometheus_scraping TEXT: serves TEXT (OpenMetrics lines) from
+# $TMP/metrics.txt with tests/e2e/target.py, starts Prometheus scraping it
+# every second and waits for the first scrape of its first line's value.
+prometheus_scraping() {
+	printf '%s' "$1" >"$TMP/metrics.txt"
+	python3 "$(dirname "$0")/target.py" "$TMP/metrics.txt" "$TMP/target.port" &
+	PIDS="$PIDS $!"
+	wait_for "scrape target" 10 test -s "$TMP/target.port"
+	start_prometheus "$(cat "$TMP/target.port")" || return 1
+	first=$(printf '%s' "$1" | head -n 1)
+	wait_for "first scrape" 30 prom_has "${first%%\{*}" "\"${first##* }\""
+}
+
 start_prometheus() {
 	target_port=$1
 	PROM_PORT=${PROM_PORT:-$(free_port)}

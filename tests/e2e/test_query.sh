@@ -33,13 +33,9 @@ q --config examples/demo.yaml queue_depth --namespace; check "flag without value
 contains "flag without value message" "--namespace needs a value" "$ERR"
 
 # a real Prometheus
-printf 'queue_depth{queue="orders"} 37\nqueue_depth{queue="invoices"} 5\n' >"$TMP/metrics.txt"
-python3 "$(dirname "$0")/target.py" "$TMP/metrics.txt" "$TMP/target.port" &
-PIDS="$PIDS $!"
-wait_for "scrape target" 10 test -s "$TMP/target.port"
-start_prometheus "$(cat "$TMP/target.port")" || exit 1
-prom_has() { curl -sf "$PROM_URL/api/v1/query?query=$1" | grep -q "$2"; }
-wait_for "first scrape" 30 prom_has 'queue_depth' '"37"'
+prometheus_scraping 'queue_depth{queue="orders"} 37
+queue_depth{queue="invoices"} 5
+' || exit 1
 DOWN_PORT=$(free_port)   # nothing listens there
 
 cat >"$TMP/config.yaml" <<YAML
