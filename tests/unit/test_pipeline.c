@@ -1481,7 +1481,7 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static void long_run(enum smooth_method m)
+static void long_run_down(enum smooth_method m, int64_t down_ms, int steps)
 {
 	struct pipeline_cfg c;
 	pipeline_cfg_init(&c);
@@ -1490,7 +1490,7 @@ static void long_run(enum smooth_method m)
 	c.half_life_ms = m == SMOOTH_EMA ? SEC(120) : 0;
 	c.q = 0.9;
 	c.up_ms = SEC(60);
-	c.down_ms = SEC(300);
+	c.down_ms = down_ms;
 	struct pipeline_state *st = state_of(&c);
 
 	int64_t *ts = malloc(LONG_STEPS * sizeof *ts);
@@ -1504,7 +1504,7 @@ static void long_run(enum smooth_method m)
 	uint64_t seed = 12345;
 	long double ema = 0;
 	double served = 0;
-	for (int k = 0; k < LONG_STEPS; k++) {
+	for (int k = 0; k < steps; k++) {
 		/* a daily wave, noise, and a spike every ~3 hours; 15 s +- 1 s */
 		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
 		double noise = (double)(seed >> 40) / (double)(1ull << 24) * 100;
@@ -1589,6 +1589,19 @@ static void long_run(enum smooth_method m)
 	pipeline_state_free(st);
 }
 
+static void long_run(enum smooth_method m)
+{
+	long_run_down(m, SEC(300), LONG_STEPS);
+}
+
+/* A down window of 2 h at 15 s: a ring of 538 samples, whose deques keep
+ * two-byte positions (one byte up to 256). */
+static void test_long_wide_positions(void **unused)
+{
+	long_run_down(SMOOTH_MAX, SEC(7200), 20000);
+	long_run_down(SMOOTH_MEAN, SEC(7200), 20000);
+}
+
 static void test_long_none(void **unused) { long_run(SMOOTH_NONE); }
 static void test_long_ema(void **unused) { long_run(SMOOTH_EMA); }
 static void test_long_mean(void **unused) { long_run(SMOOTH_MEAN); }
@@ -1649,6 +1662,7 @@ int main(void)
 		cmocka_unit_test(test_long_max),
 		cmocka_unit_test(test_long_min),
 		cmocka_unit_test(test_long_quantile),
+		cmocka_unit_test(test_long_wide_positions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
