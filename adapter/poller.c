@@ -56,12 +56,12 @@ struct consumer {
 	const struct metric_cfg *m;
 	struct slot *slot;      /* the runtime's; a subscription's own (owns_slot) */
 	struct series *series;  /* sorted by key */
-	size_t n, cap;
+	struct sub *sub;        /* a subscription's key and use; NULL for a metric */
+	double lat_sum;
+	uint32_t n, cap;        /* series: far fewer than BATCH_MAX_SAMPLES */
 	uint32_t by_reason[FR_COUNT];
 	uint32_t lat[NLAT + 1]; /* fetch latency histogram, not cumulative */
-	double lat_sum;
-	bool owns_slot;
-	struct sub *sub;        /* a subscription's key and use; NULL for a metric */
+	bool owns_slot;         /* after the counters: fills their last padding */
 };
 
 /* What a subscription consumer adds: its selector (the namespace is its
@@ -86,6 +86,7 @@ struct source_rt {
 	char last_error[256];      /* of the last failure of the source itself */
 };
 
+/* The flags are kept together: one padded word instead of four. */
 struct target {
 	size_t source;
 	const char *query;         /* the metric's (its config outlives the poller); a
@@ -94,17 +95,17 @@ struct target {
 	int64_t interval_ms;
 	int64_t next_due_ms;
 	size_t heap_i;             /* position in the heap; SIZE_MAX when not in it */
-	bool busy;                 /* a fetch is running or queued */
-	bool dead;                 /* a dropped subscription, freed when not busy */
 	struct consumer *consumers;
 	size_t nconsumers;
 	/* subscriptions: consumers (metric, selector) of one namespace whose
 	 * rendered queries are the same share the target and its fetches */
-	bool is_sub;
 	char *sub_ns;
+	size_t warm_from;          /* the consumers from this one on still need it */
+	bool busy;                 /* a fetch is running or queued */
+	bool dead;                 /* a dropped subscription, freed when not busy */
+	bool is_sub;
 	bool fetched_once;
 	bool warmed;               /* the warm start was tried */
-	size_t warm_from;          /* the consumers from this one on still need it */
 	bool phased;               /* the poll phase was randomised (see reschedule) */
 	pthread_mutex_t mu;        /* consumers and their series: run_target, save, render */
 };
