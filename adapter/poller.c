@@ -949,9 +949,28 @@ static void carry_over(struct poller *p, struct poller *prev)
 	strmap_free(by_name);
 }
 
+/*
+ * Publishes in slot the metric-level error snapshot *shared, made at its
+ * first use: the metrics waiting for the same thing share one instead of
+ * each having its own, whose two small blocks (snapshot and message) would
+ * be left as holes between the targets once the first fetch replaces them.
+ */
+static void publish_shared(struct slot *slot, struct snapshot **shared, const char *error)
+{
+	if (!*shared) {
+		*shared = snapshot_new(0);
+		if (!*shared)
+			return;
+		snapshot_set_error(*shared, "%s", error);
+	}
+	snapshot_ref(*shared);
+	slot_publish(slot, *shared);
+}
+
 struct poller *poller_start(struct runtime *rt, const struct poller_opts *o)
 {
 	struct strmap *by_query = NULL; /* (source, query) -> target, while grouping */
+	struct snapshot *first_poll = NULL, *by_requests = NULL; /* publish_shared's */
 	struct poller *p = calloc(1, sizeof *p);
 	if (!p)
 		return NULL;
@@ -1007,11 +1026,7 @@ struct poller *poller_start(struct runtime *rt, const struct poller_opts *o)
 			continue;
 		struct slot *slot = runtime_slot(rt, m);
 		if (m->templated) {
-			struct snapshot *s = snapshot_new(0);
-			if (s) {
-				snapshot_set_error(s, "subscriptions are created by requests");
-				slot_publish(slot, s);
-			}
+			publish_shared(slot, &by_requests, "subscriptions are created by requests");
 			continue;
 		}
 		size_t klen = 0;
@@ -1033,14 +1048,13 @@ struct poller *poller_start(struct runtime *rt, const struct poller_opts *o)
 		free(key);
 		if (add_consumer(t, m, slot))
 			goto fail;
-		struct snapshot *s = snapshot_new(0);
-		if (s) {
-			snapshot_set_error(s, "no value yet: the first poll has not finished");
-			slot_publish(slot, s);
-		}
+		publish_shared(slot, &first_poll, "no value yet: the first poll has not finished");
 	}
 	strmap_free(by_query);
 	by_query = NULL;
+	snapshot_unref(first_poll);
+	snapshot_unref(by_requests);
+	first_poll = by_requests = NULL;
 	carry_over(p, o ? o->previous : NULL);
 	for (size_t i = 0; i < p->ntargets; i++) {
 		struct target *t = p->targets[i];
@@ -1068,6 +1082,8 @@ fail_threads:
 	p->nworkers = 0;
 fail:
 	strmap_free(by_query);
+	snapshot_unref(first_poll);
+	snapshot_unref(by_requests);
 	p->sched = 0;
 	poller_unref(p);
 	return NULL;
