@@ -44,9 +44,9 @@ static const double lat_bounds[] = { 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 struct series {
 	const char *key;        /* inside the labels' block */
 	struct label *labels;   /* sorted; a label set (store.h), shared with the snapshots */
-	size_t nlabels;
 	struct pipeline_state *st;
 	int64_t last_seen_ms;   /* last fetch that returned it */
+	uint32_t nlabels;       /* at most BATCH_MAX_LABELS */
 	bool present;           /* in the newest successful fetch */
 };
 
