@@ -74,7 +74,6 @@ struct pipeline_state {
 	bool failing;
 
 	int64_t ts_base;        /* A_TS32: times are offsets from this */
-	int64_t newest_ts;
 	double last_raw, last_smoothed;
 	double held;            /* stabilised, after hysteresis, before bounds */
 	union {
@@ -530,6 +529,12 @@ static int64_t ts_at(const struct pipeline_state *st, uint32_t pos)
 	return (int64_t)((uint64_t)st->ts_base + TS32(st)[pos]);
 }
 
+/* The newest sample's time (has_value: the ring is never empty then). */
+static int64_t newest_ts(const struct pipeline_state *st)
+{
+	return ts_at(st, ring_pos(st, st->n - 1));
+}
+
 /* The base that keeps newest and everything up to TS_SPAN before it exact. */
 static int64_t ts_base_for(int64_t newest)
 {
@@ -808,13 +813,14 @@ static uint32_t ring_push(struct pipeline_state *st, double value, int64_t ts)
 }
 
 /* Time-aware EMA: alpha = 1 - 2^(-dt/halfLife). */
-static double ema_update(const struct pipeline_cfg *cfg, struct pipeline_state *st, double v, int64_t ts)
+static double ema_update(const struct pipeline_cfg *cfg, struct pipeline_state *st, double v, int64_t ts,
+                         int64_t prev_ts)
 {
 	if (!st->has_value) {
 		st->ema = v;
 		return v;
 	}
-	double dt = (double)((uint64_t)ts - (uint64_t)st->newest_ts);
+	double dt = (double)((uint64_t)ts - (uint64_t)prev_ts);
 	double alpha = -expm1(-dt / (double)cfg->half_life_ms * M_LN2);
 	double d = v - st->ema;
 	if (isfinite(d))
@@ -825,13 +831,13 @@ static double ema_update(const struct pipeline_cfg *cfg, struct pipeline_state *
 }
 
 static double smooth(const struct pipeline_cfg *cfg, struct pipeline_state *st, uint32_t p, double v,
-                     int64_t ts)
+                     int64_t ts, int64_t prev_ts)
 {
 	switch (st->method) {
 	case SMOOTH_NONE:
 		return v;
 	case SMOOTH_EMA:
-		return ema_update(cfg, st, v, ts);
+		return ema_update(cfg, st, v, ts, prev_ts);
 	default:
 		window_add(st, p);
 		while (st->win_n > 0 &&
@@ -887,15 +893,15 @@ void pipeline_step(const struct pipeline_cfg *cfg, struct pipeline_state *st, do
 	st->failing = false;
 	pipeline_msg_unref(st->err); /* kept only while failing */
 	st->err = NULL;
-	if (st->has_value && sample_ts_ms <= st->newest_ts)
+	int64_t prev_ts = st->has_value ? newest_ts(st) : 0;
+	if (st->has_value && sample_ts_ms <= prev_ts)
 		return;
 	if (value == 0)
 		value = 0.0; /* -0 is 0: keeps sorted windows and saved states exact */
 
 	uint32_t p = ring_push(st, value, sample_ts_ms);
-	double sm = smooth(cfg, st, p, value, sample_ts_ms);
+	double sm = smooth(cfg, st, p, value, sample_ts_ms, prev_ts);
 	st->held = stabilise(cfg, st, p, sm, sample_ts_ms);
-	st->newest_ts = sample_ts_ms;
 	st->last_raw = value;
 	st->last_smoothed = sm;
 	st->has_value = true;
@@ -956,7 +962,7 @@ static void failure_text(const struct pipeline_state *st, int64_t now_ms, char *
 	fmt_duration(dur, sizeof dur, d >= 1000 ? d - d % 1000 : d);
 	if (st->has_value) {
 		char t[48];
-		fmt_time(t, sizeof t, st->newest_ts);
+		fmt_time(t, sizeof t, newest_ts(st));
 		snprintf(last, sizeof last, ", last good sample at %s", t);
 	}
 	int r = snprintf(buf, n, "%ssource failing since %s (for %s)%s: %s",
@@ -972,7 +978,8 @@ void pipeline_served(const struct pipeline_cfg *cfg, const struct pipeline_state
 	assert(state_fits(st, cfg));
 	out->ok = false;
 	out->value = 0;
-	out->ts_ms = st->has_value ? st->newest_ts : 0;
+	int64_t newest = st->has_value ? newest_ts(st) : 0;
+	out->ts_ms = newest;
 	out->stale = false;
 	out->raw = st->has_value ? st->last_raw : NAN;
 	out->smoothed = st->has_value ? st->last_smoothed : NAN;
@@ -990,7 +997,7 @@ void pipeline_served(const struct pipeline_cfg *cfg, const struct pipeline_state
 
 	failure_text(st, now_ms, out->reason, sizeof out->reason);
 	if (st->has_value && cfg->max_age_ms > 0 &&
-	    (now_ms <= st->newest_ts || !aged_out(now_ms, st->newest_ts, cfg->max_age_ms))) {
+	    (now_ms <= newest || !aged_out(now_ms, newest, cfg->max_age_ms))) {
 		out->ok = true;
 		out->stale = true;
 		out->value = bounded(cfg, st->held);
@@ -1120,7 +1127,7 @@ int pipeline_state_save(const struct pipeline_state *st, const struct pipeline_c
 	put_uint(&w, (uint64_t)sh.down_ms, 8);
 	put_uint(&w, (uint64_t)sh.interval_ms, 8);
 	put_uint(&w, (st->has_value ? BLOB_FLAG_VALUE : 0) | (st->failing ? BLOB_FLAG_FAILING : 0), 1);
-	put_uint(&w, (uint64_t)st->newest_ts, 8);
+	put_uint(&w, (uint64_t)(st->has_value ? newest_ts(st) : 0), 8);
 	put_f64(&w, st->last_raw);
 	put_f64(&w, st->last_smoothed);
 	bool ema = st->method == SMOOTH_EMA, mean = st->method == SMOOTH_MEAN;
@@ -1269,7 +1276,7 @@ static int blob_parse(const struct pipeline_cfg *cfg, struct pipeline_state *tmp
 	unsigned flags = (unsigned)get_uint(&r, 1);
 	tmp->has_value = flags & BLOB_FLAG_VALUE;
 	tmp->failing = flags & BLOB_FLAG_FAILING;
-	tmp->newest_ts = get_i64(&r);
+	int64_t newest = get_i64(&r);
 	tmp->last_raw = get_f64(&r);
 	tmp->last_smoothed = get_f64(&r);
 	double ema = get_f64(&r);
@@ -1304,7 +1311,7 @@ static int blob_parse(const struct pipeline_cfg *cfg, struct pipeline_state *tmp
 	                       !isfinite(tmp->held) || !isfinite(ema)))
 		return fail_msg(err, n, "state blob corrupt: value is not finite");
 	int64_t prev = 0;
-	tmp->ts_base = ts_base_for(tmp->newest_ts);
+	tmp->ts_base = ts_base_for(newest);
 	int64_t *ts64 = TS64(tmp);
 	uint32_t *ts32 = TS32(tmp);
 	double *raw = RAW(tmp), *rec = REC(tmp);
@@ -1324,7 +1331,7 @@ static int blob_parse(const struct pipeline_cfg *cfg, struct pipeline_state *tmp
 	}
 	if (r.bad || r.off != r.len)
 		return fail_msg(err, n, "state blob corrupt: %zu bytes left over", r.len - r.off);
-	if (count > 0 && prev != tmp->newest_ts)
+	if (count > 0 && prev != newest)
 		return fail_msg(err, n, "state blob corrupt: newest sample time disagrees");
 	tmp->head = 0;
 	tmp->n = (uint32_t)count;
