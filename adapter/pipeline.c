@@ -3,10 +3,14 @@
  * behaviour; this file explains only how it is done).
  *
  * A state is one allocation: the struct followed by its arrays, sized at
- * creation from the cfg's shape. The ring holds, per sample, its time, its
- * raw value (window methods only) and its recommendation (only when a
- * stabilisation window is set). Running aggregates point into the ring by
- * position (uint16_t, as the ring holds at most 65,536 samples):
+ * creation from the cfg's shape. It holds no pointer into itself: an
+ * array's place follows from the capacity and the bitmask of the arrays
+ * present (arr_at), and the shape's settings come from the cfg every call
+ * passes (the state keeps a hash of the shape for the asserts). The ring
+ * holds, per sample, its time, its raw value (window methods only) and its
+ * recommendation (only when a stabilisation window is set). Running
+ * aggregates point into the ring by position (one byte when the ring holds
+ * at most 256 samples, else two: it holds at most 65,536):
  * - the smoothing window is always the newest win_n ring entries;
  * - mean keeps a compensated running sum, rebuilt from the window after as
  *   many removals as the window holds (amortised O(1), no drift);
