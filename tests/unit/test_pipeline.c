@@ -1602,6 +1602,49 @@ static void test_long_wide_positions(void **unused)
 	long_run_down(SMOOTH_MEAN, SEC(7200), 20000);
 }
 
+/*
+ * The down window's promise with irregular samples: with stabilization.down
+ * = W (and no smoothing) the served value is never below the largest raw
+ * value of the last W seconds. Gaps are drawn from [0.9, 4] intervals, so a
+ * 10-minute window at 15 s holds at most 45 samples: the ring's slack (40 +
+ * 5 + 2 = 47) is what keeps that maximum in it.
+ */
+static void test_down_window_irregular(void **unused)
+{
+	struct pipeline_cfg c = cfg_of(SMOOTH_NONE);
+	c.down_ms = SEC(600);
+	struct pipeline_state *st = state_of(&c);
+	enum { N = 20000 };
+	int64_t *ts = malloc(N * sizeof *ts);
+	double *val = malloc(N * sizeof *val);
+	assert_non_null(ts);
+	assert_non_null(val);
+	uint64_t seed = 99;
+	int64_t t = T0;
+	int most = 0;
+	for (int k = 0; k < N; k++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		/* mostly 13.5 .. 14 s, now and then up to a minute */
+		t += (seed >> 60) ? 13500 + (int64_t)((seed >> 33) % 501) : 14000 + (int64_t)((seed >> 33) % 46001);
+		ts[k] = t;
+		val[k] = (double)((seed >> 13) % 1000);
+		double served = fed(&c, st, val[k], t);
+		double want = val[k];
+		int n = 1;
+		for (int j = k - 1; j >= 0 && t - ts[j] < c.down_ms; j--, n++)
+			want = fmax(want, val[j]);
+		if (n > most)
+			most = n;
+		if (served < want)
+			fail_msg("step %d: served %g, below %g, the largest raw value of the last 10m", k, served, want);
+		assert_same(served, want); /* no up window: it is that maximum */
+	}
+	assert_true(most >= 44); /* the draw did put more samples in a window than W / interval + 2 */
+	free(ts);
+	free(val);
+	pipeline_state_free(st);
+}
+
 static void test_long_none(void **unused) { long_run(SMOOTH_NONE); }
 static void test_long_ema(void **unused) { long_run(SMOOTH_EMA); }
 static void test_long_mean(void **unused) { long_run(SMOOTH_MEAN); }
@@ -1663,6 +1706,7 @@ int main(void)
 		cmocka_unit_test(test_long_min),
 		cmocka_unit_test(test_long_quantile),
 		cmocka_unit_test(test_long_wide_positions),
+		cmocka_unit_test(test_down_window_irregular),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
