@@ -225,12 +225,9 @@ static void heap_remove(struct poller *p, struct target *t)
 	t->heap_i = SIZE_MAX;
 }
 
-/* grows targets/heap arrays to hold one more */
-static int reserve(struct poller *p)
+/* grows targets/heap arrays to hold cap targets (cap > p->cap) */
+static int grow_to(struct poller *p, size_t cap)
 {
-	if (p->ntargets < p->cap)
-		return 0;
-	size_t cap = p->cap ? p->cap * 2 : 64;
 	struct target **t = realloc(p->targets, cap * sizeof *t);
 	if (!t)
 		return -1;
@@ -250,6 +247,14 @@ static int reserve(struct poller *p)
 	p->qcap = cap;
 	p->cap = cap;
 	return 0;
+}
+
+/* grows targets/heap arrays to hold one more */
+static int reserve(struct poller *p)
+{
+	if (p->ntargets < p->cap)
+		return 0;
+	return grow_to(p, p->cap ? p->cap * 2 : 64);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -969,7 +974,8 @@ static void publish_shared(struct slot *slot, struct snapshot **shared, const ch
 
 struct poller *poller_start(struct runtime *rt, const struct poller_opts *o)
 {
-	struct strmap *by_query = NULL; /* (source, query) -> target, while grouping */
+	struct strmap *by_query = NULL; /* (source, query) -> its first metric, while grouping */
+	uintptr_t *lead = NULL;         /* metric -> its group's first metric, then that one's target */
 	struct snapshot *first_poll = NULL, *by_requests = NULL; /* publish_shared's */
 	struct poller *p = calloc(1, sizeof *p);
 	if (!p)
@@ -1016,9 +1022,38 @@ struct poller *poller_start(struct runtime *rt, const struct poller_opts *o)
 				goto fail;
 		}
 	}
-	/* one target per (source, query) for untemplated metrics */
+	/* one target per (source, query) for untemplated metrics, grouped
+	 * first: the map is freed before the targets and consumers are made,
+	 * so its entries leave no holes between those long-lived blocks */
 	int64_t now = now_ms();
-	if (!(by_query = strmap_new()))
+	if (!(by_query = strmap_new()) || !(lead = malloc((cfg->nmetrics ? cfg->nmetrics : 1) * sizeof *lead)))
+		goto fail;
+	for (size_t i = 0; i < cfg->nmetrics; i++) {
+		const struct metric_cfg *m = &cfg->metrics[i];
+		lead[i] = i;
+		if (m->series || m->source >= cfg->nsources || !cfg->sources[m->source].scaler || m->templated ||
+		    !m->query)
+			continue;
+		size_t klen = 0;
+		char *key = shared_key_of(m->source, NULL, "", m->query, &klen);
+		if (!key)
+			goto fail;
+		void *first = strmap_get(by_query, key, klen);
+		if (first)
+			lead[i] = (uintptr_t)first - 1;
+		else if (strmap_put(by_query, key, klen, (void *)(uintptr_t)(i + 1))) {
+			free(key);
+			goto fail;
+		}
+		free(key);
+	}
+	strmap_free(by_query);
+	by_query = NULL;
+	/* the arrays at their size at once: doubling them leaves the smaller ones behind as holes */
+	size_t ngroups = 0;
+	for (size_t i = 0; i < cfg->nmetrics; i++)
+		ngroups += lead[i] == i;
+	if (ngroups + 64 > p->cap && grow_to(p, ngroups + 64))
 		goto fail;
 	for (size_t i = 0; i < cfg->nmetrics; i++) {
 		const struct metric_cfg *m = &cfg->metrics[i];
@@ -1029,29 +1064,21 @@ struct poller *poller_start(struct runtime *rt, const struct poller_opts *o)
 			publish_shared(slot, &by_requests, "subscriptions are created by requests");
 			continue;
 		}
-		size_t klen = 0;
-		char *key = m->query ? shared_key_of(m->source, NULL, "", m->query, &klen) : NULL;
-		if (m->query && !key)
-			goto fail;
-		struct target *t = key ? strmap_get(by_query, key, klen) : NULL;
-		if (!t) {
-			if (reserve(p) || !(t = target_new(m->source, m->query, m->params, m->interval_ms))) {
-				free(key);
+		struct target *t;
+		if (lead[i] == i) {
+			if (reserve(p) || !(t = target_new(m->source, m->query, m->params, m->interval_ms)))
 				goto fail;
-			}
 			p->targets[p->ntargets++] = t;
-			if (key && strmap_put(by_query, key, klen, t)) {
-				free(key);
-				goto fail;
-			}
+			lead[i] = (uintptr_t)t; /* for the metrics after it that share its query */
+		} else {
+			t = (struct target *)lead[lead[i]];
 		}
-		free(key);
 		if (add_consumer(t, m, slot))
 			goto fail;
 		publish_shared(slot, &first_poll, "no value yet: the first poll has not finished");
 	}
-	strmap_free(by_query);
-	by_query = NULL;
+	free(lead);
+	lead = NULL;
 	snapshot_unref(first_poll);
 	snapshot_unref(by_requests);
 	first_poll = by_requests = NULL;
@@ -1082,6 +1109,7 @@ fail_threads:
 	p->nworkers = 0;
 fail:
 	strmap_free(by_query);
+	free(lead);
 	snapshot_unref(first_poll);
 	snapshot_unref(by_requests);
 	p->sched = 0;
