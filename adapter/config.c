@@ -475,6 +475,20 @@ static void load_metric(const cJSON *m, size_t idx, struct config *c, struct err
 	raw.name = NULL;
 	mc->query = raw.query;
 	raw.query = NULL;
+	if (mc->name && mc->query) {
+		/* one block for both: a metric is one small allocation less */
+		size_t a = strlen(mc->name) + 1, b = strlen(mc->query) + 1;
+		char *blk = malloc(a + b);
+		if (blk) {
+			memcpy(blk, mc->name, a);
+			memcpy(blk + a, mc->query, b);
+			free(mc->name);
+			free(mc->query);
+			mc->name = blk;
+			mc->query = blk + a;
+			mc->query_in_name = true;
+		}
+	}
 	mc->namespaces = raw.namespaces;
 	memset(&raw.namespaces, 0, sizeof raw.namespaces);
 	mc->interval_ms = raw.interval;
@@ -736,7 +750,8 @@ void config_release(struct config *c)
 	for (size_t i = 0; i < c->nmetrics; i++) {
 		struct metric_cfg *m = &c->metrics[i];
 		free(m->name);
-		free(m->query);
+		if (!m->query_in_name)
+			free(m->query);
 		for (size_t j = 0; j < m->namespaces.n; j++)
 			free(m->namespaces.items[j]);
 		free(m->namespaces.items);

@@ -61,6 +61,7 @@ struct metric_cfg {
 	size_t source;                /* index into config.sources */
 	char *query;                  /* NULL when none */
 	bool templated;               /* query uses <<.Namespace>> or <<.LabelMatchers>> */
+	bool query_in_name;           /* query is in name's block (freed with it) */
 	struct sw_strlist namespaces; /* empty = all ("*") */
 	int64_t interval_ms;
 	struct pipeline_cfg pipe;

@@ -3,10 +3,14 @@
  * behaviour; this file explains only how it is done).
  *
  * A state is one allocation: the struct followed by its arrays, sized at
- * creation from the cfg's shape. The ring holds, per sample, its time, its
- * raw value (window methods only) and its recommendation (only when a
- * stabilisation window is set). Running aggregates point into the ring by
- * position (uint16_t, as the ring holds at most 65,536 samples):
+ * creation from the cfg's shape. It holds no pointer into itself: an
+ * array's place follows from the capacity and the bitmask of the arrays
+ * present (arr_at), and the shape's settings come from the cfg every call
+ * passes (the state keeps a hash of the shape for the asserts). The ring
+ * holds, per sample, its time, its raw value (window methods only) and its
+ * recommendation (only when a stabilisation window is set). Running
+ * aggregates point into the ring by position (one byte when the ring holds
+ * at most 256 samples, else two: it holds at most 65,536):
  * - the smoothing window is always the newest win_n ring entries;
  * - mean keeps a compensated running sum, rebuilt from the window after as
  *   many removals as the window holds (amortised O(1), no drift);
@@ -50,37 +54,38 @@ struct shape {
 	int64_t up_ms, down_ms, interval_ms;
 };
 
+/* A monotonic deque of ring positions; its array (cap entries of one or two
+ * bytes) is one of the state's. */
 struct mdeque {
-	uint16_t *pos;          /* ring positions, oldest first */
 	uint32_t head, n;
 };
 
-struct pipeline_state {
-	struct shape sh;
-	uint32_t cap;           /* ring capacity, also each deque's */
-	size_t bytes;           /* this allocation, struct and arrays */
+/* The arrays that may follow the struct, in this order (8-byte ones first). */
+enum arr { A_TS64, A_RAW, A_REC, A_SORTED, A_TS32, A_EXT, A_UP, A_DOWN, A_COUNT };
 
-	int64_t *ts;            /* [cap] when a window is longer than TS_SPAN; else NULL */
-	uint32_t *ts32;         /* [cap] otherwise: offsets from ts_base */
-	int64_t ts_base;
-	double *raw;            /* [cap] window methods; else NULL */
-	double *rec;            /* [cap] when a stabilisation window is set; else NULL */
-	double *sorted;         /* [cap] median, quantile: the window ascending */
+struct pipeline_state {
+	uint32_t cap;           /* ring capacity, also each deque's */
+	uint32_t head, n;       /* ring: n entries, the oldest at head */
+	uint32_t win_n;         /* the newest win_n ring entries form the smoothing window */
+	uint32_t since_rebuild; /* mean: removals since the sum was rebuilt */
 	struct mdeque ext;      /* max / min: of raw over the smoothing window */
 	struct mdeque up;       /* min of rec over the up window */
 	struct mdeque down;     /* max of rec over the down window */
-	uint32_t head, n;       /* ring: n entries, the oldest at head */
-
-	uint32_t win_n;         /* the newest win_n ring entries form the smoothing window */
-	double sum, comp;       /* mean: Neumaier sum of the window */
-	uint32_t since_rebuild; /* mean: removals since the sum was rebuilt */
-
+	uint32_t shape_hash;    /* of the cfg's shape, for asserts */
+	uint8_t method;         /* enum smooth_method */
+	uint8_t arrays;         /* 1 << enum arr for each array present */
 	bool has_value;         /* a good sample has been taken */
 	bool failing;
-	int64_t newest_ts;
+
+	int64_t ts_base;        /* A_TS32: times are offsets from this */
 	double last_raw, last_smoothed;
-	double ema;
 	double held;            /* stabilised, after hysteresis, before bounds */
+	union {
+		struct {
+			double sum, comp; /* mean: Neumaier sum of the window */
+		};
+		double ema;       /* ema */
+	};
 
 	int64_t fail_since;
 	struct pipeline_msg *err;  /* the failure's message while failing; else NULL */
@@ -139,11 +144,35 @@ bool pipeline_cfg_same_shape(const struct pipeline_cfg *a, const struct pipeline
 	return shape_eq(&sa, &sb);
 }
 
+static uint32_t fnv_u64(uint32_t h, uint64_t v)
+{
+	for (int i = 0; i < 8; i++) {
+		h ^= (uint32_t)(v >> (8 * i)) & 0xFFu;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/* A state keeps a hash of its shape, not the shape: every call passes the cfg. */
+static uint32_t shape_hash(const struct shape *s)
+{
+	uint64_t q;
+	memcpy(&q, &s->q, sizeof q);
+	uint32_t h = 2166136261u;
+	h = fnv_u64(h, (uint64_t)s->method);
+	h = fnv_u64(h, (uint64_t)s->half_life_ms);
+	h = fnv_u64(h, (uint64_t)s->window_ms);
+	h = fnv_u64(h, q);
+	h = fnv_u64(h, (uint64_t)s->up_ms);
+	h = fnv_u64(h, (uint64_t)s->down_ms);
+	return fnv_u64(h, (uint64_t)s->interval_ms);
+}
+
 /* For asserts only (inline: no unused-function warning under NDEBUG). */
 static inline bool state_fits(const struct pipeline_state *st, const struct pipeline_cfg *cfg)
 {
 	struct shape s = shape_of(cfg);
-	return shape_eq(&st->sh, &s);
+	return st->method == (uint8_t)cfg->method && st->shape_hash == shape_hash(&s);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -387,15 +416,6 @@ int pipeline_cfg_validate(const struct pipeline_cfg *c, char *err, size_t n)
 /* ------------------------------------------------------------------------ */
 /* State layout                                                              */
 
-static void *carve(unsigned char *base, size_t *off, size_t bytes, bool want)
-{
-	if (!want)
-		return NULL;
-	void *p = base ? base + *off : NULL;
-	*off += bytes;
-	return p;
-}
-
 #define TS_SPAN ((int64_t)1 << 31) /* windows up to this long: 32-bit sample times */
 #define TS_LOW 65536               /* offsets below this: entries left behind by the base */
 
@@ -404,29 +424,63 @@ static bool shape_compact_ts(const struct shape *sh)
 	return sh->window_ms <= TS_SPAN && sh->up_ms <= TS_SPAN && sh->down_ms <= TS_SPAN;
 }
 
-/*
- * Points st's arrays into the allocation at base (NULL: only measure) and
- * returns the allocation's size. The 8-byte arrays come first, then the
- * 4-byte one, then the 2-byte ones.
- */
-static size_t state_layout(struct pipeline_state *st, unsigned char *base)
+/* Bytes of one entry of array k: deque positions are one byte when the
+ * ring holds at most 256 samples, else two. */
+static size_t arr_elem(const struct pipeline_state *st, enum arr k)
 {
-	size_t off = sizeof *st, cap = st->cap;
-	enum smooth_method m = st->sh.method;
-	bool stab = st->sh.up_ms > 0 || st->sh.down_ms > 0;
+	switch (k) {
+	case A_TS64:
+	case A_RAW:
+	case A_REC:
+	case A_SORTED:
+		return 8;
+	case A_TS32:
+		return 4;
+	default:
+		return st->cap <= 256 ? 1 : 2;
+	}
+}
 
-	bool compact = shape_compact_ts(&st->sh);
-
-	st->ts = carve(base, &off, cap * sizeof(int64_t), !compact);
-	st->raw = carve(base, &off, cap * sizeof(double), is_window_method(m));
-	st->rec = carve(base, &off, cap * sizeof(double), stab);
-	st->sorted = carve(base, &off, cap * sizeof(double),
-	                   m == SMOOTH_MEDIAN || m == SMOOTH_QUANTILE);
-	st->ts32 = carve(base, &off, cap * sizeof(uint32_t), compact);
-	st->ext.pos = carve(base, &off, cap * sizeof(uint16_t), m == SMOOTH_MAX || m == SMOOTH_MIN);
-	st->up.pos = carve(base, &off, cap * sizeof(uint16_t), st->sh.up_ms > 0);
-	st->down.pos = carve(base, &off, cap * sizeof(uint16_t), st->sh.down_ms > 0);
+/* Where array k starts; with k = A_COUNT, the allocation's size. The arrays
+ * follow the struct in enum order: 8-byte ones, the 4-byte one, positions. */
+static size_t arr_offset(const struct pipeline_state *st, enum arr k)
+{
+	size_t off = sizeof *st;
+	for (int i = 0; i < (int)k; i++)
+		if (st->arrays & 1u << i)
+			off += st->cap * arr_elem(st, (enum arr)i);
 	return off;
+}
+
+/* Array k of st, or NULL when the shape has none. */
+static void *arr_at(const struct pipeline_state *st, enum arr k)
+{
+	if (!(st->arrays & 1u << k))
+		return NULL;
+	return (unsigned char *)(uintptr_t)st + arr_offset(st, k);
+}
+
+#define TS64(st) ((int64_t *)arr_at(st, A_TS64))
+#define RAW(st) ((double *)arr_at(st, A_RAW))
+#define REC(st) ((double *)arr_at(st, A_REC))
+#define SORTED(st) ((double *)arr_at(st, A_SORTED))
+#define TS32(st) ((uint32_t *)arr_at(st, A_TS32))
+
+/* The arrays a shape needs. */
+static uint8_t shape_arrays(const struct shape *sh)
+{
+	enum smooth_method m = sh->method;
+	bool compact = shape_compact_ts(sh);
+	unsigned a = 0;
+	a |= (unsigned)!compact << A_TS64;
+	a |= (unsigned)is_window_method(m) << A_RAW;
+	a |= (unsigned)(sh->up_ms > 0 || sh->down_ms > 0) << A_REC;
+	a |= (unsigned)(m == SMOOTH_MEDIAN || m == SMOOTH_QUANTILE) << A_SORTED;
+	a |= (unsigned)compact << A_TS32;
+	a |= (unsigned)(m == SMOOTH_MAX || m == SMOOTH_MIN) << A_EXT;
+	a |= (unsigned)(sh->up_ms > 0) << A_UP;
+	a |= (unsigned)(sh->down_ms > 0) << A_DOWN;
+	return (uint8_t)a;
 }
 
 struct pipeline_state *pipeline_state_new(const struct pipeline_cfg *cfg)
@@ -435,15 +489,16 @@ struct pipeline_state *pipeline_state_new(const struct pipeline_cfg *cfg)
 		return NULL;
 	struct pipeline_state tmpl;
 	memset(&tmpl, 0, sizeof tmpl);
-	tmpl.sh = shape_of(cfg);
-	tmpl.cap = ring_cap(&tmpl.sh);
-	tmpl.bytes = state_layout(&tmpl, NULL);
+	struct shape sh = shape_of(cfg);
+	tmpl.cap = ring_cap(&sh);
+	tmpl.shape_hash = shape_hash(&sh);
+	tmpl.method = (uint8_t)sh.method;
+	tmpl.arrays = shape_arrays(&sh);
 
-	struct pipeline_state *st = calloc(1, tmpl.bytes);
+	struct pipeline_state *st = calloc(1, arr_offset(&tmpl, A_COUNT));
 	if (!st)
 		return NULL;
 	*st = tmpl;
-	state_layout(st, (unsigned char *)st);
 	return st;
 }
 
@@ -472,9 +527,16 @@ static uint32_t ring_pos(const struct pipeline_state *st, uint32_t i)
 /* The time of the sample at ring position pos. */
 static int64_t ts_at(const struct pipeline_state *st, uint32_t pos)
 {
-	if (st->ts)
-		return st->ts[pos];
-	return (int64_t)((uint64_t)st->ts_base + st->ts32[pos]);
+	const int64_t *ts = TS64(st);
+	if (ts)
+		return ts[pos];
+	return (int64_t)((uint64_t)st->ts_base + TS32(st)[pos]);
+}
+
+/* The newest sample's time (has_value: the ring is never empty then). */
+static int64_t newest_ts(const struct pipeline_state *st)
+{
+	return ts_at(st, ring_pos(st, st->n - 1));
 }
 
 /* The base that keeps newest and everything up to TS_SPAN before it exact. */
@@ -494,19 +556,21 @@ static uint32_t ts_offset(int64_t base, int64_t ts, uint32_t rank)
 /* Stores time ts (newer than every entry) at the new position p. */
 static void ts_store(struct pipeline_state *st, uint32_t p, int64_t ts)
 {
-	if (st->ts) {
-		st->ts[p] = ts;
+	int64_t *ts64 = TS64(st);
+	if (ts64) {
+		ts64[p] = ts;
 		return;
 	}
+	uint32_t *ts32 = TS32(st);
 	if (st->n == 0 || (uint64_t)ts - (uint64_t)st->ts_base > UINT32_MAX) {
 		int64_t base = ts_base_for(ts);
 		for (uint32_t i = 0; i < st->n; i++) {
 			uint32_t q = ring_pos(st, i);
-			st->ts32[q] = ts_offset(base, ts_at(st, q), i);
+			ts32[q] = ts_offset(base, ts_at(st, q), i);
 		}
 		st->ts_base = base;
 	}
-	st->ts32[p] = (uint32_t)((uint64_t)ts - (uint64_t)st->ts_base);
+	ts32[p] = (uint32_t)((uint64_t)ts - (uint64_t)st->ts_base);
 }
 
 /* True when a record stamped ts is outside a window of w ms ending at newest (ts <= newest). */
@@ -515,47 +579,72 @@ static bool aged_out(int64_t newest, int64_t ts, int64_t w)
 	return (uint64_t)newest - (uint64_t)ts >= (uint64_t)w;
 }
 
-static uint32_t dq_front(const struct mdeque *d)
+/* The deque over array k (A_EXT, A_UP or A_DOWN). */
+static struct mdeque *dq_of(const struct pipeline_state *st, enum arr k)
 {
-	return d->pos[d->head];
+	struct pipeline_state *s = (struct pipeline_state *)(uintptr_t)st;
+	return k == A_EXT ? &s->ext : k == A_UP ? &s->up : &s->down;
 }
 
-static void dq_pop_front(struct mdeque *d, uint32_t cap)
+/* The i-th slot of deque k's array: a ring position. */
+static uint32_t dq_slot(const struct pipeline_state *st, enum arr k, uint32_t i)
 {
-	d->head = wrap(d->head + 1, cap);
+	const void *a = arr_at(st, k);
+	return st->cap <= 256 ? ((const uint8_t *)a)[i] : ((const uint16_t *)a)[i];
+}
+
+static void dq_set_slot(struct pipeline_state *st, enum arr k, uint32_t i, uint32_t p)
+{
+	void *a = arr_at(st, k);
+	if (st->cap <= 256)
+		((uint8_t *)a)[i] = (uint8_t)p;
+	else
+		((uint16_t *)a)[i] = (uint16_t)p;
+}
+
+static uint32_t dq_front(const struct pipeline_state *st, enum arr k)
+{
+	return dq_slot(st, k, dq_of(st, k)->head);
+}
+
+static void dq_pop_front(struct pipeline_state *st, enum arr k)
+{
+	struct mdeque *d = dq_of(st, k);
+	d->head = wrap(d->head + 1, st->cap);
 	d->n--;
 }
 
 /*
- * Appends ring position p, first dropping the entries it dominates: for a
- * max deque those not greater than v[p], for a min deque those not less.
- * The front is then the window's extreme.
+ * Appends ring position p to deque k, first dropping the entries it
+ * dominates: for a max deque those not greater than v[p], for a min deque
+ * those not less. The front is then the window's extreme.
  */
-static void dq_push(struct mdeque *d, uint32_t cap, const double *v, uint32_t p, bool want_max)
+static void dq_push(struct pipeline_state *st, enum arr k, const double *v, uint32_t p, bool want_max)
 {
+	struct mdeque *d = dq_of(st, k);
 	while (d->n > 0) {
-		double back = v[d->pos[wrap(d->head + d->n - 1, cap)]];
+		double back = v[dq_slot(st, k, wrap(d->head + d->n - 1, st->cap))];
 		if (want_max ? back > v[p] : back < v[p])
 			break;
 		d->n--;
 	}
-	d->pos[wrap(d->head + d->n, cap)] = (uint16_t)p;
+	dq_set_slot(st, k, wrap(d->head + d->n, st->cap), p);
 	d->n++;
 }
 
-/* Drops the front entries that are w or more older than newest. */
-static void dq_expire(struct mdeque *d, const struct pipeline_state *st, int64_t newest, int64_t w)
+/* Drops the front entries of deque k that are w or more older than newest. */
+static void dq_expire(struct pipeline_state *st, enum arr k, int64_t newest, int64_t w)
 {
-	uint32_t cap = st->cap;
-	while (d->n > 0 && aged_out(newest, ts_at(st, dq_front(d)), w))
-		dq_pop_front(d, cap);
+	struct mdeque *d = dq_of(st, k);
+	while (d->n > 0 && aged_out(newest, ts_at(st, dq_front(st, k)), w))
+		dq_pop_front(st, k);
 }
 
 /* Ring position p is about to be reused: only the front can refer to it. */
-static void dq_forget(struct mdeque *d, uint32_t cap, uint32_t p)
+static void dq_forget(struct pipeline_state *st, enum arr k, uint32_t p)
 {
-	if (d->n > 0 && dq_front(d) == p)
-		dq_pop_front(d, cap);
+	if (st->arrays & 1u << k && dq_of(st, k)->n > 0 && dq_front(st, k) == p)
+		dq_pop_front(st, k);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -573,10 +662,11 @@ static void ksum_add(double *sum, double *comp, double x)
 
 static void sum_rebuild(struct pipeline_state *st)
 {
+	const double *raw = RAW(st);
 	st->sum = 0;
 	st->comp = 0;
 	for (uint32_t i = st->n - st->win_n; i < st->n; i++)
-		ksum_add(&st->sum, &st->comp, st->raw[ring_pos(st, i)]);
+		ksum_add(&st->sum, &st->comp, raw[ring_pos(st, i)]);
 	st->since_rebuild = 0;
 }
 
@@ -622,8 +712,9 @@ static double quantile_sorted(const double *a, uint32_t n, double q)
 /* The newest ring entry (at p) joins the window. */
 static void window_add(struct pipeline_state *st, uint32_t p)
 {
-	double v = st->raw[p];
-	switch (st->sh.method) {
+	double *raw = RAW(st);
+	double v = raw[p];
+	switch (st->method) {
 	case SMOOTH_MEAN:
 		ksum_add(&st->sum, &st->comp, v);
 		st->win_n++;
@@ -632,11 +723,11 @@ static void window_add(struct pipeline_state *st, uint32_t p)
 		return;
 	case SMOOTH_MEDIAN:
 	case SMOOTH_QUANTILE:
-		sorted_insert(st->sorted, st->win_n, v);
+		sorted_insert(SORTED(st), st->win_n, v);
 		break;
 	case SMOOTH_MAX:
 	case SMOOTH_MIN:
-		dq_push(&st->ext, st->cap, st->raw, p, st->sh.method == SMOOTH_MAX);
+		dq_push(st, A_EXT, raw, p, st->method == SMOOTH_MAX);
 		break;
 	default:
 		break;
@@ -648,9 +739,9 @@ static void window_add(struct pipeline_state *st, uint32_t p)
 static void window_drop_oldest(struct pipeline_state *st)
 {
 	uint32_t p = ring_pos(st, st->n - st->win_n);
-	double v = st->raw[p];
+	double v = RAW(st)[p];
 	st->win_n--;
-	switch (st->sh.method) {
+	switch (st->method) {
 	case SMOOTH_MEAN:
 		ksum_add(&st->sum, &st->comp, -v);
 		st->since_rebuild++;
@@ -659,11 +750,11 @@ static void window_drop_oldest(struct pipeline_state *st)
 		break;
 	case SMOOTH_MEDIAN:
 	case SMOOTH_QUANTILE:
-		sorted_remove(st->sorted, st->win_n + 1, v);
+		sorted_remove(SORTED(st), st->win_n + 1, v);
 		break;
 	case SMOOTH_MAX:
 	case SMOOTH_MIN:
-		dq_forget(&st->ext, st->cap, p);
+		dq_forget(st, A_EXT, p);
 		break;
 	default:
 		break;
@@ -676,24 +767,25 @@ static double window_mean(const struct pipeline_state *st)
 	if (isfinite(s))
 		return s / st->win_n;
 	/* The sum overflows; the mean of finite values does not. */
+	const double *raw = RAW(st);
 	double sum = 0, comp = 0;
 	for (uint32_t i = st->n - st->win_n; i < st->n; i++)
-		ksum_add(&sum, &comp, st->raw[ring_pos(st, i)] / st->win_n);
+		ksum_add(&sum, &comp, raw[ring_pos(st, i)] / st->win_n);
 	return sum + comp;
 }
 
-static double window_value(const struct pipeline_state *st)
+static double window_value(const struct pipeline_cfg *cfg, const struct pipeline_state *st)
 {
-	switch (st->sh.method) {
+	switch (st->method) {
 	case SMOOTH_MEAN:
 		return window_mean(st);
 	case SMOOTH_MEDIAN:
-		return quantile_sorted(st->sorted, st->win_n, 0.5);
+		return quantile_sorted(SORTED(st), st->win_n, 0.5);
 	case SMOOTH_QUANTILE:
-		return quantile_sorted(st->sorted, st->win_n, st->sh.q);
+		return quantile_sorted(SORTED(st), st->win_n, cfg->q);
 	case SMOOTH_MAX:
 	case SMOOTH_MIN:
-		return st->raw[dq_front(&st->ext)];
+		return RAW(st)[dq_front(st, A_EXT)];
 	default:
 		assert(!"not a window method");
 		return 0;
@@ -708,30 +800,32 @@ static uint32_t ring_push(struct pipeline_state *st, double value, int64_t ts)
 {
 	if (st->n == st->cap) {
 		uint32_t old = st->head;
-		if (st->raw && st->win_n == st->n)
+		if (st->arrays & 1u << A_RAW && st->win_n == st->n)
 			window_drop_oldest(st);
-		dq_forget(&st->up, st->cap, old);
-		dq_forget(&st->down, st->cap, old);
+		dq_forget(st, A_UP, old);
+		dq_forget(st, A_DOWN, old);
 		st->head = wrap(st->head + 1, st->cap);
 		st->n--;
 	}
 	uint32_t p = ring_pos(st, st->n);
 	ts_store(st, p, ts);
-	if (st->raw)
-		st->raw[p] = value;
+	double *raw = RAW(st);
+	if (raw)
+		raw[p] = value;
 	st->n++;
 	return p;
 }
 
 /* Time-aware EMA: alpha = 1 - 2^(-dt/halfLife). */
-static double ema_update(struct pipeline_state *st, double v, int64_t ts)
+static double ema_update(const struct pipeline_cfg *cfg, struct pipeline_state *st, double v, int64_t ts,
+                         int64_t prev_ts)
 {
 	if (!st->has_value) {
 		st->ema = v;
 		return v;
 	}
-	double dt = (double)((uint64_t)ts - (uint64_t)st->newest_ts);
-	double alpha = -expm1(-dt / (double)st->sh.half_life_ms * M_LN2);
+	double dt = (double)((uint64_t)ts - (uint64_t)prev_ts);
+	double alpha = -expm1(-dt / (double)cfg->half_life_ms * M_LN2);
 	double d = v - st->ema;
 	if (isfinite(d))
 		st->ema += alpha * d;
@@ -740,19 +834,20 @@ static double ema_update(struct pipeline_state *st, double v, int64_t ts)
 	return st->ema;
 }
 
-static double smooth(struct pipeline_state *st, uint32_t p, double v, int64_t ts)
+static double smooth(const struct pipeline_cfg *cfg, struct pipeline_state *st, uint32_t p, double v,
+                     int64_t ts, int64_t prev_ts)
 {
-	switch (st->sh.method) {
+	switch (st->method) {
 	case SMOOTH_NONE:
 		return v;
 	case SMOOTH_EMA:
-		return ema_update(st, v, ts);
+		return ema_update(cfg, st, v, ts, prev_ts);
 	default:
 		window_add(st, p);
 		while (st->win_n > 0 &&
-		       aged_out(ts, ts_at(st, ring_pos(st, st->n - st->win_n)), st->sh.window_ms))
+		       aged_out(ts, ts_at(st, ring_pos(st, st->n - st->win_n)), cfg->window_ms))
 			window_drop_oldest(st);
-		return window_value(st);
+		return window_value(cfg, st);
 	}
 }
 
@@ -761,17 +856,18 @@ static double stabilise(const struct pipeline_cfg *cfg, struct pipeline_state *s
                         double rec, int64_t ts)
 {
 	double up_low = rec, down_high = rec;
-	if (st->rec)
-		st->rec[p] = rec;
-	if (st->sh.up_ms > 0) {
-		dq_push(&st->up, st->cap, st->rec, p, false);
-		dq_expire(&st->up, st, ts, st->sh.up_ms);
-		up_low = st->rec[dq_front(&st->up)];
+	double *recs = REC(st);
+	if (recs)
+		recs[p] = rec;
+	if (cfg->up_ms > 0) {
+		dq_push(st, A_UP, recs, p, false);
+		dq_expire(st, A_UP, ts, cfg->up_ms);
+		up_low = recs[dq_front(st, A_UP)];
 	}
-	if (st->sh.down_ms > 0) {
-		dq_push(&st->down, st->cap, st->rec, p, true);
-		dq_expire(&st->down, st, ts, st->sh.down_ms);
-		down_high = st->rec[dq_front(&st->down)];
+	if (cfg->down_ms > 0) {
+		dq_push(st, A_DOWN, recs, p, true);
+		dq_expire(st, A_DOWN, ts, cfg->down_ms);
+		down_high = recs[dq_front(st, A_DOWN)];
 	}
 	if (!st->has_value)
 		return rec;
@@ -801,15 +897,15 @@ void pipeline_step(const struct pipeline_cfg *cfg, struct pipeline_state *st, do
 	st->failing = false;
 	pipeline_msg_unref(st->err); /* kept only while failing */
 	st->err = NULL;
-	if (st->has_value && sample_ts_ms <= st->newest_ts)
+	int64_t prev_ts = st->has_value ? newest_ts(st) : 0;
+	if (st->has_value && sample_ts_ms <= prev_ts)
 		return;
 	if (value == 0)
 		value = 0.0; /* -0 is 0: keeps sorted windows and saved states exact */
 
 	uint32_t p = ring_push(st, value, sample_ts_ms);
-	double sm = smooth(st, p, value, sample_ts_ms);
+	double sm = smooth(cfg, st, p, value, sample_ts_ms, prev_ts);
 	st->held = stabilise(cfg, st, p, sm, sample_ts_ms);
-	st->newest_ts = sample_ts_ms;
 	st->last_raw = value;
 	st->last_smoothed = sm;
 	st->has_value = true;
@@ -870,7 +966,7 @@ static void failure_text(const struct pipeline_state *st, int64_t now_ms, char *
 	fmt_duration(dur, sizeof dur, d >= 1000 ? d - d % 1000 : d);
 	if (st->has_value) {
 		char t[48];
-		fmt_time(t, sizeof t, st->newest_ts);
+		fmt_time(t, sizeof t, newest_ts(st));
 		snprintf(last, sizeof last, ", last good sample at %s", t);
 	}
 	int r = snprintf(buf, n, "%ssource failing since %s (for %s)%s: %s",
@@ -886,7 +982,8 @@ void pipeline_served(const struct pipeline_cfg *cfg, const struct pipeline_state
 	assert(state_fits(st, cfg));
 	out->ok = false;
 	out->value = 0;
-	out->ts_ms = st->has_value ? st->newest_ts : 0;
+	int64_t newest = st->has_value ? newest_ts(st) : 0;
+	out->ts_ms = newest;
 	out->stale = false;
 	out->raw = st->has_value ? st->last_raw : NAN;
 	out->smoothed = st->has_value ? st->last_smoothed : NAN;
@@ -904,7 +1001,7 @@ void pipeline_served(const struct pipeline_cfg *cfg, const struct pipeline_state
 
 	failure_text(st, now_ms, out->reason, sizeof out->reason);
 	if (st->has_value && cfg->max_age_ms > 0 &&
-	    (now_ms <= st->newest_ts || !aged_out(now_ms, st->newest_ts, cfg->max_age_ms))) {
+	    (now_ms <= newest || !aged_out(now_ms, newest, cfg->max_age_ms))) {
 		out->ok = true;
 		out->stale = true;
 		out->value = bounded(cfg, st->held);
@@ -1003,7 +1100,7 @@ static double get_f64(struct rbuf *r)
 
 static size_t entry_size(const struct pipeline_state *st)
 {
-	return 8 + (st->raw ? 8 : 0) + (st->rec ? 8 : 0);
+	return 8 + (st->arrays & 1u << A_RAW ? 8 : 0) + (st->arrays & 1u << A_REC ? 8 : 0);
 }
 
 #define BLOB_FIXED (4 + 4 + 4 + 49 + 1 + 5 * 8 + 2 * 8 + 4 + 8 + 2 + 4 + 4)
@@ -1025,21 +1122,23 @@ int pipeline_state_save(const struct pipeline_state *st, const struct pipeline_c
 	w.off = 4;
 	put_uint(&w, BLOB_VERSION, 4);
 	put_uint(&w, total, 4);
-	put_uint(&w, (uint64_t)st->sh.method, 1);
-	put_uint(&w, (uint64_t)st->sh.half_life_ms, 8);
-	put_uint(&w, (uint64_t)st->sh.window_ms, 8);
-	put_f64(&w, st->sh.q);
-	put_uint(&w, (uint64_t)st->sh.up_ms, 8);
-	put_uint(&w, (uint64_t)st->sh.down_ms, 8);
-	put_uint(&w, (uint64_t)st->sh.interval_ms, 8);
+	struct shape sh = shape_of(cfg);
+	put_uint(&w, (uint64_t)sh.method, 1);
+	put_uint(&w, (uint64_t)sh.half_life_ms, 8);
+	put_uint(&w, (uint64_t)sh.window_ms, 8);
+	put_f64(&w, sh.q);
+	put_uint(&w, (uint64_t)sh.up_ms, 8);
+	put_uint(&w, (uint64_t)sh.down_ms, 8);
+	put_uint(&w, (uint64_t)sh.interval_ms, 8);
 	put_uint(&w, (st->has_value ? BLOB_FLAG_VALUE : 0) | (st->failing ? BLOB_FLAG_FAILING : 0), 1);
-	put_uint(&w, (uint64_t)st->newest_ts, 8);
+	put_uint(&w, (uint64_t)(st->has_value ? newest_ts(st) : 0), 8);
 	put_f64(&w, st->last_raw);
 	put_f64(&w, st->last_smoothed);
-	put_f64(&w, st->ema);
+	bool ema = st->method == SMOOTH_EMA, mean = st->method == SMOOTH_MEAN;
+	put_f64(&w, ema ? st->ema : 0); /* one of the two, the other is 0 */
 	put_f64(&w, st->held);
-	put_f64(&w, st->sum);
-	put_f64(&w, st->comp);
+	put_f64(&w, mean ? st->sum : 0);
+	put_f64(&w, mean ? st->comp : 0);
 	put_uint(&w, st->since_rebuild, 4);
 	put_uint(&w, (uint64_t)st->fail_since, 8);
 	put_uint(&w, elen, 2);
@@ -1047,13 +1146,14 @@ int pipeline_state_save(const struct pipeline_state *st, const struct pipeline_c
 		memcpy(p + w.off, st->err->text, elen);
 	w.off += elen;
 	put_uint(&w, st->n, 4);
+	const double *raw = RAW(st), *rec = REC(st);
 	for (uint32_t i = 0; i < st->n; i++) {
 		uint32_t pos = ring_pos(st, i);
 		put_uint(&w, (uint64_t)ts_at(st, pos), 8);
-		if (st->raw)
-			put_f64(&w, st->raw[pos]);
-		if (st->rec)
-			put_f64(&w, st->rec[pos]);
+		if (raw)
+			put_f64(&w, raw[pos]);
+		if (rec)
+			put_f64(&w, rec[pos]);
 	}
 	put_uint(&w, crc32_ieee(p, w.off), 4);
 	assert(w.off == total);
@@ -1100,40 +1200,43 @@ static int shape_diff(const struct shape *then, const struct shape *now, char *e
 }
 
 /* Rebuilds what the ring implies: the window length, sorted values and deques. */
-static void state_rebuild(struct pipeline_state *st)
+static void state_rebuild(const struct pipeline_cfg *cfg, struct pipeline_state *st)
 {
 	if (st->n == 0)
 		return;
 	int64_t newest = ts_at(st, ring_pos(st, st->n - 1));
-	if (st->raw) {
+	const double *raw = RAW(st), *rec = REC(st);
+	double *sorted = SORTED(st);
+	bool up = st->arrays & 1u << A_UP, down = st->arrays & 1u << A_DOWN;
+	if (raw) {
 		uint32_t k = 0;
-		while (k < st->n && !aged_out(newest, ts_at(st, ring_pos(st, st->n - 1 - k)), st->sh.window_ms))
+		while (k < st->n && !aged_out(newest, ts_at(st, ring_pos(st, st->n - 1 - k)), cfg->window_ms))
 			k++;
 		for (uint32_t i = st->n - k; i < st->n; i++) {
 			uint32_t p = ring_pos(st, i);
-			if (st->sorted)
-				sorted_insert(st->sorted, st->win_n, st->raw[p]);
-			if (st->ext.pos)
-				dq_push(&st->ext, st->cap, st->raw, p, st->sh.method == SMOOTH_MAX);
+			if (sorted)
+				sorted_insert(sorted, st->win_n, raw[p]);
+			if (st->arrays & 1u << A_EXT)
+				dq_push(st, A_EXT, raw, p, st->method == SMOOTH_MAX);
 			st->win_n++;
 		}
 	}
 	for (uint32_t i = 0; i < st->n; i++) {
 		uint32_t p = ring_pos(st, i);
-		if (st->up.pos)
-			dq_push(&st->up, st->cap, st->rec, p, false);
-		if (st->down.pos)
-			dq_push(&st->down, st->cap, st->rec, p, true);
+		if (up)
+			dq_push(st, A_UP, rec, p, false);
+		if (down)
+			dq_push(st, A_DOWN, rec, p, true);
 	}
-	if (st->up.pos)
-		dq_expire(&st->up, st, newest, st->sh.up_ms);
-	if (st->down.pos)
-		dq_expire(&st->down, st, newest, st->sh.down_ms);
+	if (up)
+		dq_expire(st, A_UP, newest, cfg->up_ms);
+	if (down)
+		dq_expire(st, A_DOWN, newest, cfg->down_ms);
 }
 
 /* Parses the blob into tmp (a fresh state of the cfg's shape); -1 with a message. */
-static int blob_parse(struct pipeline_state *tmp, const unsigned char *buf, size_t len, char *err,
-                      size_t n)
+static int blob_parse(const struct pipeline_cfg *cfg, struct pipeline_state *tmp, const unsigned char *buf,
+                      size_t len, char *err, size_t n)
 {
 	if (len < 4 || memcmp(buf, BLOB_MAGIC, 4) != 0)
 		return fail_msg(err, n, len < 4 ? "state blob truncated: %zu bytes"
@@ -1170,19 +1273,25 @@ static int blob_parse(struct pipeline_state *tmp, const unsigned char *buf, size
 	then.up_ms = get_i64(&r);
 	then.down_ms = get_i64(&r);
 	then.interval_ms = get_i64(&r);
-	if (shape_diff(&then, &tmp->sh, err, n) != 0)
+	struct shape now = shape_of(cfg);
+	if (shape_diff(&then, &now, err, n) != 0)
 		return -1;
 
 	unsigned flags = (unsigned)get_uint(&r, 1);
 	tmp->has_value = flags & BLOB_FLAG_VALUE;
 	tmp->failing = flags & BLOB_FLAG_FAILING;
-	tmp->newest_ts = get_i64(&r);
+	int64_t newest = get_i64(&r);
 	tmp->last_raw = get_f64(&r);
 	tmp->last_smoothed = get_f64(&r);
-	tmp->ema = get_f64(&r);
+	double ema = get_f64(&r);
 	tmp->held = get_f64(&r);
-	tmp->sum = get_f64(&r);
-	tmp->comp = get_f64(&r);
+	double sum = get_f64(&r), comp = get_f64(&r);
+	if (tmp->method == SMOOTH_EMA) {
+		tmp->ema = ema;
+	} else if (tmp->method == SMOOTH_MEAN) {
+		tmp->sum = sum;
+		tmp->comp = comp;
+	}
 	tmp->since_rebuild = (uint32_t)get_uint(&r, 4);
 	tmp->fail_since = get_i64(&r);
 	size_t elen = (size_t)get_uint(&r, 2);
@@ -1203,32 +1312,34 @@ static int blob_parse(struct pipeline_state *tmp, const unsigned char *buf, size
 		return fail_msg(err, n, "state blob corrupt: bad sample count %llu (ring holds %u)",
 		                (unsigned long long)count, tmp->cap);
 	if (tmp->has_value && (!isfinite(tmp->last_raw) || !isfinite(tmp->last_smoothed) ||
-	                       !isfinite(tmp->held) || !isfinite(tmp->ema)))
+	                       !isfinite(tmp->held) || !isfinite(ema)))
 		return fail_msg(err, n, "state blob corrupt: value is not finite");
 	int64_t prev = 0;
-	tmp->ts_base = ts_base_for(tmp->newest_ts);
+	tmp->ts_base = ts_base_for(newest);
+	int64_t *ts64 = TS64(tmp);
+	uint32_t *ts32 = TS32(tmp);
+	double *raw = RAW(tmp), *rec = REC(tmp);
 	for (uint32_t i = 0; i < count; i++) {
 		int64_t t = get_i64(&r);
-		if (tmp->ts)
-			tmp->ts[i] = t;
+		if (ts64)
+			ts64[i] = t;
 		else
-			tmp->ts32[i] = ts_offset(tmp->ts_base, t, i);
-		if (tmp->raw)
-			tmp->raw[i] = get_f64(&r);
-		if (tmp->rec)
-			tmp->rec[i] = get_f64(&r);
-		if ((i > 0 && t <= prev) ||
-		    (tmp->raw && !isfinite(tmp->raw[i])) || (tmp->rec && !isfinite(tmp->rec[i])))
+			ts32[i] = ts_offset(tmp->ts_base, t, i);
+		if (raw)
+			raw[i] = get_f64(&r);
+		if (rec)
+			rec[i] = get_f64(&r);
+		if ((i > 0 && t <= prev) || (raw && !isfinite(raw[i])) || (rec && !isfinite(rec[i])))
 			return fail_msg(err, n, "state blob corrupt: bad sample %u", i);
 		prev = t;
 	}
 	if (r.bad || r.off != r.len)
 		return fail_msg(err, n, "state blob corrupt: %zu bytes left over", r.len - r.off);
-	if (count > 0 && prev != tmp->newest_ts)
+	if (count > 0 && prev != newest)
 		return fail_msg(err, n, "state blob corrupt: newest sample time disagrees");
 	tmp->head = 0;
 	tmp->n = (uint32_t)count;
-	state_rebuild(tmp);
+	state_rebuild(cfg, tmp);
 	return 0;
 }
 
@@ -1239,14 +1350,14 @@ int pipeline_state_load(struct pipeline_state *st, const struct pipeline_cfg *cf
 	struct pipeline_state *tmp = pipeline_state_new(cfg);
 	if (!tmp)
 		return fail_msg(err, n, "state blob: out of memory");
-	assert(tmp->bytes == st->bytes);
-	if (blob_parse(tmp, buf, len, err, n) != 0) {
+	size_t bytes = arr_offset(tmp, A_COUNT);
+	assert(bytes == arr_offset(st, A_COUNT));
+	if (blob_parse(cfg, tmp, buf, len, err, n) != 0) {
 		pipeline_state_free(tmp);
 		return -1;
 	}
 	pipeline_msg_unref(st->err);
-	memcpy(st, tmp, tmp->bytes);
-	state_layout(st, (unsigned char *)st);
+	memcpy(st, tmp, bytes); /* no pointers inside: a plain copy */
 	tmp->err = NULL; /* now st's */
 	pipeline_state_free(tmp);
 	return 0;

@@ -44,9 +44,9 @@ static const double lat_bounds[] = { 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 struct series {
 	const char *key;        /* inside the labels' block */
 	struct label *labels;   /* sorted; a label set (store.h), shared with the snapshots */
-	size_t nlabels;
 	struct pipeline_state *st;
 	int64_t last_seen_ms;   /* last fetch that returned it */
+	uint32_t nlabels;       /* at most BATCH_MAX_LABELS */
 	bool present;           /* in the newest successful fetch */
 };
 
@@ -56,12 +56,12 @@ struct consumer {
 	const struct metric_cfg *m;
 	struct slot *slot;      /* the runtime's; a subscription's own (owns_slot) */
 	struct series *series;  /* sorted by key */
-	size_t n, cap;
+	struct sub *sub;        /* a subscription's key and use; NULL for a metric */
+	double lat_sum;
+	uint32_t n, cap;        /* series: far fewer than BATCH_MAX_SAMPLES */
 	uint32_t by_reason[FR_COUNT];
 	uint32_t lat[NLAT + 1]; /* fetch latency histogram, not cumulative */
-	double lat_sum;
-	bool owns_slot;
-	struct sub *sub;        /* a subscription's key and use; NULL for a metric */
+	bool owns_slot;         /* after the counters: fills their last padding */
 };
 
 /* What a subscription consumer adds: its selector (the namespace is its
@@ -86,6 +86,7 @@ struct source_rt {
 	char last_error[256];      /* of the last failure of the source itself */
 };
 
+/* The flags are kept together: one padded word instead of four. */
 struct target {
 	size_t source;
 	const char *query;         /* the metric's (its config outlives the poller); a
@@ -94,17 +95,17 @@ struct target {
 	int64_t interval_ms;
 	int64_t next_due_ms;
 	size_t heap_i;             /* position in the heap; SIZE_MAX when not in it */
-	bool busy;                 /* a fetch is running or queued */
-	bool dead;                 /* a dropped subscription, freed when not busy */
 	struct consumer *consumers;
 	size_t nconsumers;
 	/* subscriptions: consumers (metric, selector) of one namespace whose
 	 * rendered queries are the same share the target and its fetches */
-	bool is_sub;
 	char *sub_ns;
+	size_t warm_from;          /* the consumers from this one on still need it */
+	bool busy;                 /* a fetch is running or queued */
+	bool dead;                 /* a dropped subscription, freed when not busy */
+	bool is_sub;
 	bool fetched_once;
 	bool warmed;               /* the warm start was tried */
-	size_t warm_from;          /* the consumers from this one on still need it */
 	bool phased;               /* the poll phase was randomised (see reschedule) */
 	pthread_mutex_t mu;        /* consumers and their series: run_target, save, render */
 };
@@ -224,12 +225,9 @@ static void heap_remove(struct poller *p, struct target *t)
 	t->heap_i = SIZE_MAX;
 }
 
-/* grows targets/heap arrays to hold one more */
-static int reserve(struct poller *p)
+/* grows targets/heap arrays to hold cap targets (cap > p->cap) */
+static int grow_to(struct poller *p, size_t cap)
 {
-	if (p->ntargets < p->cap)
-		return 0;
-	size_t cap = p->cap ? p->cap * 2 : 64;
 	struct target **t = realloc(p->targets, cap * sizeof *t);
 	if (!t)
 		return -1;
@@ -249,6 +247,14 @@ static int reserve(struct poller *p)
 	p->qcap = cap;
 	p->cap = cap;
 	return 0;
+}
+
+/* grows targets/heap arrays to hold one more */
+static int reserve(struct poller *p)
+{
+	if (p->ntargets < p->cap)
+		return 0;
+	return grow_to(p, p->cap ? p->cap * 2 : 64);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -948,9 +954,29 @@ static void carry_over(struct poller *p, struct poller *prev)
 	strmap_free(by_name);
 }
 
+/*
+ * Publishes in slot the metric-level error snapshot *shared, made at its
+ * first use: the metrics waiting for the same thing share one instead of
+ * each having its own, whose two small blocks (snapshot and message) would
+ * be left as holes between the targets once the first fetch replaces them.
+ */
+static void publish_shared(struct slot *slot, struct snapshot **shared, const char *error)
+{
+	if (!*shared) {
+		*shared = snapshot_new(0);
+		if (!*shared)
+			return;
+		snapshot_set_error(*shared, "%s", error);
+	}
+	snapshot_ref(*shared);
+	slot_publish(slot, *shared);
+}
+
 struct poller *poller_start(struct runtime *rt, const struct poller_opts *o)
 {
-	struct strmap *by_query = NULL; /* (source, query) -> target, while grouping */
+	struct strmap *by_query = NULL; /* (source, query) -> its first metric, while grouping */
+	uintptr_t *lead = NULL;         /* metric -> its group's first metric, then that one's target */
+	struct snapshot *first_poll = NULL, *by_requests = NULL; /* publish_shared's */
 	struct poller *p = calloc(1, sizeof *p);
 	if (!p)
 		return NULL;
@@ -996,9 +1022,38 @@ struct poller *poller_start(struct runtime *rt, const struct poller_opts *o)
 				goto fail;
 		}
 	}
-	/* one target per (source, query) for untemplated metrics */
+	/* one target per (source, query) for untemplated metrics, grouped
+	 * first: the map is freed before the targets and consumers are made,
+	 * so its entries leave no holes between those long-lived blocks */
 	int64_t now = now_ms();
-	if (!(by_query = strmap_new()))
+	if (!(by_query = strmap_new()) || !(lead = malloc((cfg->nmetrics ? cfg->nmetrics : 1) * sizeof *lead)))
+		goto fail;
+	for (size_t i = 0; i < cfg->nmetrics; i++) {
+		const struct metric_cfg *m = &cfg->metrics[i];
+		lead[i] = i;
+		if (m->series || m->source >= cfg->nsources || !cfg->sources[m->source].scaler || m->templated ||
+		    !m->query)
+			continue;
+		size_t klen = 0;
+		char *key = shared_key_of(m->source, NULL, "", m->query, &klen);
+		if (!key)
+			goto fail;
+		void *first = strmap_get(by_query, key, klen);
+		if (first)
+			lead[i] = (uintptr_t)first - 1;
+		else if (strmap_put(by_query, key, klen, (void *)(uintptr_t)(i + 1))) {
+			free(key);
+			goto fail;
+		}
+		free(key);
+	}
+	strmap_free(by_query);
+	by_query = NULL;
+	/* the arrays at their size at once: doubling them leaves the smaller ones behind as holes */
+	size_t ngroups = 0;
+	for (size_t i = 0; i < cfg->nmetrics; i++)
+		ngroups += lead[i] == i;
+	if (ngroups + 64 > p->cap && grow_to(p, ngroups + 64))
 		goto fail;
 	for (size_t i = 0; i < cfg->nmetrics; i++) {
 		const struct metric_cfg *m = &cfg->metrics[i];
@@ -1006,40 +1061,27 @@ struct poller *poller_start(struct runtime *rt, const struct poller_opts *o)
 			continue;
 		struct slot *slot = runtime_slot(rt, m);
 		if (m->templated) {
-			struct snapshot *s = snapshot_new(0);
-			if (s) {
-				snapshot_set_error(s, "subscriptions are created by requests");
-				slot_publish(slot, s);
-			}
+			publish_shared(slot, &by_requests, "subscriptions are created by requests");
 			continue;
 		}
-		size_t klen = 0;
-		char *key = m->query ? shared_key_of(m->source, NULL, "", m->query, &klen) : NULL;
-		if (m->query && !key)
-			goto fail;
-		struct target *t = key ? strmap_get(by_query, key, klen) : NULL;
-		if (!t) {
-			if (reserve(p) || !(t = target_new(m->source, m->query, m->params, m->interval_ms))) {
-				free(key);
+		struct target *t;
+		if (lead[i] == i) {
+			if (reserve(p) || !(t = target_new(m->source, m->query, m->params, m->interval_ms)))
 				goto fail;
-			}
 			p->targets[p->ntargets++] = t;
-			if (key && strmap_put(by_query, key, klen, t)) {
-				free(key);
-				goto fail;
-			}
+			lead[i] = (uintptr_t)t; /* for the metrics after it that share its query */
+		} else {
+			t = (struct target *)lead[lead[i]];
 		}
-		free(key);
 		if (add_consumer(t, m, slot))
 			goto fail;
-		struct snapshot *s = snapshot_new(0);
-		if (s) {
-			snapshot_set_error(s, "no value yet: the first poll has not finished");
-			slot_publish(slot, s);
-		}
+		publish_shared(slot, &first_poll, "no value yet: the first poll has not finished");
 	}
-	strmap_free(by_query);
-	by_query = NULL;
+	free(lead);
+	lead = NULL;
+	snapshot_unref(first_poll);
+	snapshot_unref(by_requests);
+	first_poll = by_requests = NULL;
 	carry_over(p, o ? o->previous : NULL);
 	for (size_t i = 0; i < p->ntargets; i++) {
 		struct target *t = p->targets[i];
@@ -1067,6 +1109,9 @@ fail_threads:
 	p->nworkers = 0;
 fail:
 	strmap_free(by_query);
+	free(lead);
+	snapshot_unref(first_poll);
+	snapshot_unref(by_requests);
 	p->sched = 0;
 	poller_unref(p);
 	return NULL;

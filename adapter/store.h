@@ -33,7 +33,7 @@ const char *labelset_key(const struct label *set);
 
 struct served_series {
 	struct label *labels;  /* sorted by name; a label set (a reference of the snapshot's), or NULL */
-	size_t nlabels;
+	uint32_t nlabels;      /* at most BATCH_MAX_LABELS */
 	bool ok;               /* false: no servable value (reason says why) */
 	double value;
 	int64_t ts_ms;         /* time of the sample behind the value */
@@ -42,10 +42,10 @@ struct served_series {
 
 struct snapshot {
 	atomic_int refs;
+	bool stamp_now;        /* static values: stamped with the request's time */
 	size_t n;
 	struct served_series *items; /* n of them, in the same allocation */
 	char *error;           /* a metric-level problem when n == 0 ("no value yet: ...") */
-	bool stamp_now;        /* static values: stamped with the request's time */
 };
 
 /* A new snapshot with room for n series (zeroed) and one reference. NULL on OOM. */

@@ -1481,7 +1481,7 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static void long_run(enum smooth_method m)
+static void long_run_down(enum smooth_method m, int64_t down_ms, int steps)
 {
 	struct pipeline_cfg c;
 	pipeline_cfg_init(&c);
@@ -1490,7 +1490,7 @@ static void long_run(enum smooth_method m)
 	c.half_life_ms = m == SMOOTH_EMA ? SEC(120) : 0;
 	c.q = 0.9;
 	c.up_ms = SEC(60);
-	c.down_ms = SEC(300);
+	c.down_ms = down_ms;
 	struct pipeline_state *st = state_of(&c);
 
 	int64_t *ts = malloc(LONG_STEPS * sizeof *ts);
@@ -1504,7 +1504,7 @@ static void long_run(enum smooth_method m)
 	uint64_t seed = 12345;
 	long double ema = 0;
 	double served = 0;
-	for (int k = 0; k < LONG_STEPS; k++) {
+	for (int k = 0; k < steps; k++) {
 		/* a daily wave, noise, and a spike every ~3 hours; 15 s +- 1 s */
 		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
 		double noise = (double)(seed >> 40) / (double)(1ull << 24) * 100;
@@ -1589,6 +1589,62 @@ static void long_run(enum smooth_method m)
 	pipeline_state_free(st);
 }
 
+static void long_run(enum smooth_method m)
+{
+	long_run_down(m, SEC(300), LONG_STEPS);
+}
+
+/* A down window of 2 h at 15 s: a ring of 538 samples, whose deques keep
+ * two-byte positions (one byte up to 256). */
+static void test_long_wide_positions(void **unused)
+{
+	long_run_down(SMOOTH_MAX, SEC(7200), 20000);
+	long_run_down(SMOOTH_MEAN, SEC(7200), 20000);
+}
+
+/*
+ * The down window's promise with irregular samples: with stabilization.down
+ * = W (and no smoothing) the served value is never below the largest raw
+ * value of the last W seconds. Gaps are drawn from [0.9, 4] intervals, so a
+ * 10-minute window at 15 s holds at most 45 samples: the ring's slack (40 +
+ * 5 + 2 = 47) is what keeps that maximum in it.
+ */
+static void test_down_window_irregular(void **unused)
+{
+	struct pipeline_cfg c = cfg_of(SMOOTH_NONE);
+	c.down_ms = SEC(600);
+	struct pipeline_state *st = state_of(&c);
+	enum { N = 20000 };
+	int64_t *ts = malloc(N * sizeof *ts);
+	double *val = malloc(N * sizeof *val);
+	assert_non_null(ts);
+	assert_non_null(val);
+	uint64_t seed = 99;
+	int64_t t = T0;
+	int most = 0;
+	for (int k = 0; k < N; k++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		/* mostly 13.5 .. 14 s, now and then up to a minute */
+		t += (seed >> 60) ? 13500 + (int64_t)((seed >> 33) % 501) : 14000 + (int64_t)((seed >> 33) % 46001);
+		ts[k] = t;
+		val[k] = (double)((seed >> 13) % 1000);
+		double served = fed(&c, st, val[k], t);
+		double want = val[k];
+		int n = 1;
+		for (int j = k - 1; j >= 0 && t - ts[j] < c.down_ms; j--, n++)
+			want = fmax(want, val[j]);
+		if (n > most)
+			most = n;
+		if (served < want)
+			fail_msg("step %d: served %g, below %g, the largest raw value of the last 10m", k, served, want);
+		assert_same(served, want); /* no up window: it is that maximum */
+	}
+	assert_true(most >= 44); /* the draw did put more samples in a window than W / interval + 2 */
+	free(ts);
+	free(val);
+	pipeline_state_free(st);
+}
+
 static void test_long_none(void **unused) { long_run(SMOOTH_NONE); }
 static void test_long_ema(void **unused) { long_run(SMOOTH_EMA); }
 static void test_long_mean(void **unused) { long_run(SMOOTH_MEAN); }
@@ -1649,6 +1705,8 @@ int main(void)
 		cmocka_unit_test(test_long_max),
 		cmocka_unit_test(test_long_min),
 		cmocka_unit_test(test_long_quantile),
+		cmocka_unit_test(test_long_wide_positions),
+		cmocka_unit_test(test_down_window_irregular),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
