@@ -466,9 +466,12 @@ static void warm_start(struct poller *p, struct target *t, int64_t deadline)
 	batch_release(&batch);
 }
 
-/* Fetches target t and feeds every consumer. Runs on a worker, or on a
- * request thread for a new subscription (deadline given). */
-static void run_target(struct poller *p, struct target *t, int64_t deadline)
+/* Fetches target t and feeds its consumers from index `from` on (all of
+ * them, but for the first fetch of a subscription that joined a shared
+ * target: the others had theirs, and an extra sample in their windows would
+ * only crowd their rings). Runs on a worker, or on a request thread for a
+ * new subscription (deadline given). */
+static void run_target(struct poller *p, struct target *t, int64_t deadline, size_t from)
 {
 	struct source_rt *src = &p->sources[t->source];
 	int64_t start = now_ms();
@@ -563,7 +566,7 @@ static void run_target(struct poller *p, struct target *t, int64_t deadline)
 	/* one copy of the failure's message for every series this fetch feeds */
 	struct pipeline_msg *fail_msg = ok ? NULL : pipeline_msg_new(err);
 	pthread_mutex_lock(&t->mu);
-	for (size_t ci = 0; ci < t->nconsumers; ci++) {
+	for (size_t ci = from; ci < t->nconsumers; ci++) {
 		struct consumer *c = &t->consumers[ci];
 		if (allowed) {
 			c->lat[bi]++;
@@ -667,7 +670,7 @@ static void *worker_main(void *arg)
 		p->qlen--;
 		pthread_mutex_unlock(&p->mu);
 		int64_t now = now_ms();
-		run_target(p, t, deadline_for(t, now));
+		run_target(p, t, deadline_for(t, now), 0);
 		pthread_mutex_lock(&p->mu);
 		p->nidle++;
 		t->busy = false;
@@ -1207,20 +1210,29 @@ static void wait_first_done(struct poller *p, int64_t deadline)
 	pthread_cond_timedwait(&p->first_done, &p->mu, &ts);
 }
 
-/* Runs t's fetch on this (request) thread; with p->mu held, t not busy. */
-static void run_now(struct poller *p, struct target *t, int64_t deadline)
+/* Runs t's fetch on this (request) thread for its consumers from `from`
+ * on; with p->mu held, t not busy. A target already scheduled keeps its
+ * next poll: a subscription joining it does not move the others' polls. */
+static void run_now(struct poller *p, struct target *t, int64_t deadline, size_t from)
 {
+	bool scheduled = t->heap_i != SIZE_MAX;
+	int64_t due = t->next_due_ms;
 	t->busy = true;
 	heap_remove(p, t);
 	pthread_mutex_unlock(&p->mu);
-	run_target(p, t, deadline);
+	run_target(p, t, deadline, from);
 	pthread_mutex_lock(&p->mu);
 	t->busy = false;
 	t->fetched_once = true;
 	pthread_cond_broadcast(&p->first_done);
 	if (!p->stopping && !t->dead) {
-		t->next_due_ms = now_ms();
-		reschedule(p, t, t->next_due_ms);
+		if (scheduled) {
+			t->next_due_ms = due;
+			heap_push(p, t);
+		} else {
+			t->next_due_ms = now_ms();
+			reschedule(p, t, t->next_due_ms);
+		}
 		pthread_cond_signal(&p->sched_cv);
 	}
 }
@@ -1323,9 +1335,10 @@ struct snapshot *poller_subscription(struct poller *p, const struct metric_cfg *
 			return NULL;
 		}
 		/* the first fetch of a subscription runs here, within the request's
-		 * budget; one that joined a shared target fetches again for it */
+		 * budget; one that joined a shared target fetches again, for it alone
+		 * (it is the target's last consumer) */
 		if (!t->busy)
-			run_now(p, t, deadline);
+			run_now(p, t, deadline, t->nconsumers - 1);
 	}
 	free(key);
 	struct consumer *c = sub_consumer(t, m, selstr);
@@ -1393,12 +1406,32 @@ static void put_label_value(struct buf *b, const char *s)
 	}
 }
 
+/* metric="NAME", and for a subscription namespace="NS",selector="SEL": one
+ * line per subscription, however many share a metric (or a fetch). */
+static void put_consumer_labels(struct buf *b, const struct consumer *c, const struct target *t)
+{
+	buf_adds(b, "metric=\"");
+	put_label_value(b, c->m->name);
+	buf_addc(b, '"');
+	if (c->sub) {
+		buf_adds(b, ",namespace=\"");
+		put_label_value(b, sub_ns(t));
+		buf_adds(b, "\",selector=\"");
+		put_label_value(b, c->sub->sel);
+		buf_addc(b, '"');
+	}
+}
+
 static void put_series_labels(struct buf *b, const struct consumer *c, const struct target *t, const struct series *s)
 {
 	buf_adds(b, "{metric=\"");
 	put_label_value(b, c->m->name);
 	buf_adds(b, "\",namespace=\"");
 	put_label_value(b, sub_ns(t));
+	if (c->sub) {
+		buf_adds(b, "\",selector=\"");
+		put_label_value(b, c->sub->sel);
+	}
 	buf_adds(b, "\",series=\"");
 	for (size_t i = 0; i < s->nlabels; i++) {
 		if (i)
@@ -1443,9 +1476,9 @@ static void render_family(struct buf *b, enum family f, const struct target *t, 
 		for (int r = 0; r < FR_COUNT; r++) {
 			if (!c->by_reason[r])
 				continue;
-			buf_adds(b, "scalewise_metric_fetch_errors_total{metric=\"");
-			put_label_value(b, c->m->name);
-			buf_addf(b, "\",reason=\"%s\"} %lld\n", reason_names[r], (long long)c->by_reason[r]);
+			buf_adds(b, "scalewise_metric_fetch_errors_total{");
+			put_consumer_labels(b, c, t);
+			buf_addf(b, ",reason=\"%s\"} %lld\n", reason_names[r], (long long)c->by_reason[r]);
 		}
 		return;
 	}
@@ -1453,19 +1486,19 @@ static void render_family(struct buf *b, enum family f, const struct target *t, 
 		uint64_t cum = 0;
 		for (size_t k = 0; k <= NLAT; k++) {
 			cum += c->lat[k];
-			buf_adds(b, "scalewise_metric_fetch_duration_seconds_bucket{metric=\"");
-			put_label_value(b, c->m->name);
+			buf_adds(b, "scalewise_metric_fetch_duration_seconds_bucket{");
+			put_consumer_labels(b, c, t);
 			if (k < NLAT)
-				buf_addf(b, "\",le=\"%g\"} %llu\n", lat_bounds[k], (unsigned long long)cum);
+				buf_addf(b, ",le=\"%g\"} %llu\n", lat_bounds[k], (unsigned long long)cum);
 			else
-				buf_addf(b, "\",le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+				buf_addf(b, ",le=\"+Inf\"} %llu\n", (unsigned long long)cum);
 		}
-		buf_adds(b, "scalewise_metric_fetch_duration_seconds_sum{metric=\"");
-		put_label_value(b, c->m->name);
-		buf_addf(b, "\"} %.6f\n", c->lat_sum);
-		buf_adds(b, "scalewise_metric_fetch_duration_seconds_count{metric=\"");
-		put_label_value(b, c->m->name);
-		buf_addf(b, "\"} %llu\n", (unsigned long long)cum);
+		buf_adds(b, "scalewise_metric_fetch_duration_seconds_sum{");
+		put_consumer_labels(b, c, t);
+		buf_addf(b, "} %.6f\n", c->lat_sum);
+		buf_adds(b, "scalewise_metric_fetch_duration_seconds_count{");
+		put_consumer_labels(b, c, t);
+		buf_addf(b, "} %llu\n", (unsigned long long)cum);
 		return;
 	}
 	for (size_t j = 0; j < c->n; j++) {

@@ -51,6 +51,14 @@ metrics:
     query: 'sum(queue_depth{namespace=~"<<.Namespace>>|"})'
     interval: 1s
     stabilization: {down: 1m}
+  - name: ns_slow_a
+    source: prom
+    query: 'max(queue_depth{namespace=~"<<.Namespace>>|"})'
+    interval: 1h
+  - name: ns_slow_b
+    source: prom
+    query: 'max(queue_depth{namespace=~"<<.Namespace>>|"})'
+    interval: 1h
 YAML
 start_scalewise "$BIN" "$TMP/config.yaml" || exit 1
 GV=/apis/external.metrics.k8s.io/v1beta1/namespaces/default
@@ -90,10 +98,20 @@ get "$GV/ns_depth_a?labelSelector=queue%3Dorders"; check "shared: other selector
 contains "shared: other selector value" '"value":"55"' "$BODY"
 get "$GV/ns_depth_b"; check "shared: other metric" 200 "$CODE"; contains "shared: other metric value" '"value":"55"' "$BODY"
 check "three subscriptions, one fetch" "$((before + 2))" "$(sub_counts)"
+# each subscription has its own lines on /metrics
+get /metrics
+contains "a subscription's own line" 'scalewise_metric_fetch_duration_seconds_count{metric="ns_depth_a",namespace="default",selector="queue=orders"}' "$BODY"
+# the fetch a joining subscription gets feeds it alone: with an hour's
+# interval no poll runs meanwhile, so each has been fed exactly once
+count_of() { get /metrics; printf '%s\n' "$BODY" | grep -F "scalewise_metric_fetch_duration_seconds_count{metric=\"$1\",namespace=\"default\",selector=\"\"}" | awk '{print $2}'; }
+get "$GV/ns_slow_a"; check "slow: first" 200 "$CODE"
+get "$GV/ns_slow_b"; check "slow: joins" 200 "$CODE"; contains "slow: joined value" '"value":"50"' "$BODY"
+check "the first subscription was not fed by the join's fetch" 1 "$(count_of ns_slow_a)"
+check "the joiner was fed once" 1 "$(count_of ns_slow_b)"
 contains "join logged" '"msg":"subscription created on a shared fetch","metric":"ns_depth_b","namespace":"default","selector":"","sharing":2' "$(cat "$TMP/server.log")"
 GV2=/apis/external.metrics.k8s.io/v1beta1/namespaces/other
 get "$GV2/ns_depth_a"; check "another namespace is its own fetch" 200 "$CODE"
-check "another namespace is not shared" "$((before + 2))" "$(sub_counts)"
+check "another namespace is not shared" "$((before + 3))" "$(sub_counts)"
 
 # a subscription nobody asks for is dropped after server.subscriptionIdle
 dropped() { grep -q '"msg":"subscription dropped after idle time","metric":"depth_by_queue","namespace":"default","selector":"queue in (invoices)"' "$TMP/server.log"; }
