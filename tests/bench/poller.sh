@@ -95,6 +95,9 @@ i=0; while [ "$(metric_sum 'scalewise_source_fetches_total{source="prom"')" -lt 
 f0=$(metric_sum 'scalewise_source_fetches_total{source="prom"'); c0=$(cpu_ticks "$SW"); t0=$(date +%s.%N)
 sleep "$MEASURE"
 f1=$(metric_sum 'scalewise_source_fetches_total{source="prom"'); c1=$(cpu_ticks "$SW"); t1=$(date +%s.%N)
+# RSS of the polling server before any load of requests (below, the
+# latency runs add their connections' buffers)
+rss0=$(awk '/VmRSS/ {print $2}' /proc/$SW/status); anon0=$(awk '/RssAnon/ {print $2}' /proc/$SW/status)
 
 # Request latency, idle against polling, in PAIRS alternating pairs so that
 # the machine's noise (shared, 2 cores) falls on both sides alike: the idle
@@ -160,14 +163,14 @@ i=0; until curl -sk "https://127.0.0.1:$SWPORT/apis/external.metrics.k8s.io/v1be
 rss1=$(awk '/VmRSS/ {print $2}' /proc/$SW/status); anon1=$(awk '/RssAnon/ {print $2}' /proc/$SW/status)
 
 awk -v f="$((f1 - f0))" -v c="$((c1 - c0))" -v hz="$hz" -v t0="$t0" -v t1="$t1" -v n="$N" -v iv="$INTERVAL" \
-    -v rss="$rss" -v anon="$anon" -v rss1="$rss1" -v anon1="$anon1" -v ip="$idle_p99" -v bp="$busy_p99" -v ipp="$idle_paced" -v bpp="$busy_paced" -v pr="$paced_ratio" -v sr="$sat_ratio" -v pairs="$pairs_shown" -v np="$PAIRS" -v ir="$idle_rps" -v br="$busy_rps" -v fail="$failed" 'BEGIN {
+    -v rss="$rss" -v anon="$anon" -v rss0="$rss0" -v anon0="$anon0" -v rss1="$rss1" -v anon1="$anon1" -v ip="$idle_p99" -v bp="$busy_p99" -v ipp="$idle_paced" -v bpp="$busy_paced" -v pr="$paced_ratio" -v sr="$sat_ratio" -v pairs="$pairs_shown" -v np="$PAIRS" -v ir="$idle_rps" -v br="$busy_rps" -v fail="$failed" 'BEGIN {
 	secs = t1 - t0; cpu = c / hz
 	printf "poller: %d metrics at %s against a canned Prometheus (nginx), measured %.0f s\n", n, iv, secs
 	printf "  fetches: %d (%.0f/s), failed so far: %d\n", f, f / secs, fail
 	printf "  CPU: %.3f s per 1,000 fetches; %.0f fetches per CPU-second (target >= 5,000)\n", cpu / f * 1000, f / cpu
 	printf "  share of one core for %d metrics at %s: %.1f %% (target < 15 %%)\n", n, iv, cpu / secs * 100
 	printf "  RSS with %d series, 10-minute windows at %s (target <= 32 MiB):\n", n, iv
-	printf "    %d metrics of one series each: %.1f MiB, of which %.1f MiB anonymous\n", n, rss / 1024, anon / 1024
+	printf "    %d metrics of one series each: %.1f MiB, of which %.1f MiB anonymous, when polling has settled; %.1f MiB (%.1f anonymous) after the request-latency runs\n", n, rss0 / 1024, anon0 / 1024, rss / 1024, anon / 1024
 	printf "    one metric answering %d series: %.1f MiB, of which %.1f MiB anonymous\n", n, rss1 / 1024, anon1 / 1024
 	printf "  HPA request p99 at the HPA pace (~400 req/s), %d alternating pairs of 5 s runs: idle %.3f ms, while polling %.3f ms (medians); median ratio %.2f (target within 10 %%)\n    pairs idle/polling ms: %s\n", np, ipp, bpp, pr, pairs
 	printf "  HPA request p99 under a saturating load (8 connections), same pairs: idle %.3f ms (%.0f req/s), while polling %.3f ms (%.0f req/s); median ratio %.2f\n", ip, ir, bp, br, sr
