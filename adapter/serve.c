@@ -262,15 +262,19 @@ static void auth_stop(struct kube *kube, struct authn *authn, struct authz *auth
  *   system when freed. The default threshold rises to the largest block
  *   freed (up to 32 MiB) and the trim threshold with it, after which such
  *   blocks are carved from a thread's heap and their pages stay resident.
- * - two arenas instead of one per thread (8 per core): the poller's workers
+ * - one arena instead of one per thread (8 per core): the poller's workers
  *   and the HTTPS threads then share free memory instead of each keeping
- *   its own; their mallocs are short, so the shared locks cost little.
+ *   its own; their mallocs are short, so the shared lock costs little. With
+ *   two, 10,000 one-series metrics settled at 31 or 33 MiB from run to run
+ *   (which arena the pipeline states landed in); with one, at 31 every time,
+ *   for the same CPU per fetch and request latency within this machine's
+ *   noise.
  * Measured with tests/bench/poller.sh (docs/BENCHMARKS.md).
  */
 static void tune_malloc(void)
 {
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-	mallopt(M_ARENA_MAX, 2);
+	mallopt(M_ARENA_MAX, 1);
 }
 
 int serve_main(int argc, char **argv)
