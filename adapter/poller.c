@@ -709,26 +709,31 @@ static char *sub_key(const char *metric, const char *ns, const char *sel, size_t
 	return k;
 }
 
-/* What makes two subscriptions' fetches one: the source, the metric's
- * params, the namespace (a scaler may use it besides the query) and the
- * rendered query. Its key in p->shared. */
-static char *shared_key_of(size_t source, const void *params, const char *ns, const char *query, size_t *len)
+/* What makes two metrics' or subscriptions' fetches one: the source, the
+ * metric's params, the interval (a consumer fed faster than its own interval
+ * would overflow the ring sized from it, and drop a maximum its down window
+ * must keep), the namespace (a scaler may use it besides the query) and the
+ * rendered query. Its key in p->shared (and while grouping at start). */
+static char *shared_key_of(size_t source, const void *params, int64_t interval, const char *ns, const char *query,
+			   size_t *len)
 {
+	size_t head = sizeof source + sizeof params + sizeof interval;
 	size_t b = strlen(ns) + 1, q = strlen(query);
-	char *k = malloc(sizeof source + sizeof params + b + q);
+	char *k = malloc(head + b + q);
 	if (!k)
 		return NULL;
 	memcpy(k, &source, sizeof source);
 	memcpy(k + sizeof source, &params, sizeof params);
-	memcpy(k + sizeof source + sizeof params, ns, b);
-	memcpy(k + sizeof source + sizeof params + b, query, q);
-	*len = sizeof source + sizeof params + b + q;
+	memcpy(k + sizeof source + sizeof params, &interval, sizeof interval);
+	memcpy(k + head, ns, b);
+	memcpy(k + head + b, query, q);
+	*len = head + b + q;
 	return k;
 }
 
 static char *shared_key(const struct target *t, size_t *len)
 {
-	return shared_key_of(t->source, t->params, t->sub_ns, t->query, len);
+	return shared_key_of(t->source, t->params, t->interval_ms, t->sub_ns, t->query, len);
 }
 
 /* t's consumer for (m, sel), or NULL. With p->mu or t->mu held: consumers
@@ -906,9 +911,7 @@ static int add_consumer(struct target *t, const struct metric_cfg *m, struct slo
 		slot_init(nc->slot);
 		nc->owns_slot = true;
 	}
-	if (m->interval_ms < t->interval_ms)
-		t->interval_ms = m->interval_ms;
-	return 0;
+	return 0; /* the consumers of a target share its interval (shared_key_of) */
 }
 
 /* Moves the series of matching consumers of the previous poller into p's:
@@ -1025,7 +1028,7 @@ struct poller *poller_start(struct runtime *rt, const struct poller_opts *o)
 				goto fail;
 		}
 	}
-	/* one target per (source, query) for untemplated metrics, grouped
+	/* one target per (source, interval, query) for untemplated metrics, grouped
 	 * first: the map is freed before the targets and consumers are made,
 	 * so its entries leave no holes between those long-lived blocks */
 	int64_t now = now_ms();
@@ -1038,7 +1041,7 @@ struct poller *poller_start(struct runtime *rt, const struct poller_opts *o)
 		    !m->query)
 			continue;
 		size_t klen = 0;
-		char *key = shared_key_of(m->source, NULL, "", m->query, &klen);
+		char *key = shared_key_of(m->source, NULL, m->interval_ms, "", m->query, &klen);
 		if (!key)
 			goto fail;
 		void *first = strmap_get(by_query, key, klen);
@@ -1248,7 +1251,7 @@ static struct target *subscribe(struct poller *p, const struct metric_cfg *m, co
 	if (!query)
 		return NULL;
 	size_t slen;
-	char *skey = shared_key_of(m->source, m->params, ns, query, &slen);
+	char *skey = shared_key_of(m->source, m->params, m->interval_ms, ns, query, &slen);
 	struct target *t = skey ? strmap_get(p->shared, skey, slen) : NULL;
 	if (t) {
 		/* join between two fetches: none is feeding the consumers then */

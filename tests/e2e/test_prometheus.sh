@@ -42,6 +42,10 @@ metrics:
     query: sum(queue_depth)
     interval: 1s
     stabilization: {down: 10m}
+  - name: depth_hourly
+    source: prom
+    query: sum(queue_depth)
+    interval: 1h
   - name: ns_depth_a
     source: prom
     query: 'sum(queue_depth{namespace=~"<<.Namespace>>|"})'
@@ -74,6 +78,13 @@ contains "selector matched in memory" '"queue":"orders"' "$BODY"
 check "one series for orders" 1 "$(printf '%s' "$BODY" | grep -o metricName | wc -l)"
 wait_for "sum served" 20 value_is depth_strict '' 42
 wait_for "stable served" 20 value_is depth_stable '' 42
+
+# the same query at another interval is its own fetch: depth_strict's polls
+# (every second) do not feed depth_hourly, whose ring is sized for an hour
+fetches_of() { get /metrics; printf '%s\n' "$BODY" | grep -F "scalewise_metric_fetch_duration_seconds_count{metric=\"$1\"}" | awk '{print $2}'; }
+strict_polled_thrice() { [ "$(fetches_of depth_strict)" -ge 3 ]; }
+wait_for "depth_strict polled three times" 20 strict_polled_thrice
+check "the hourly metric was polled once" 1 "$(fetches_of depth_hourly)"
 
 # the source changes, the served value follows
 printf 'queue_depth{queue="orders"} 50\nqueue_depth{queue="invoices"} 5\n' >"$TMP/metrics.txt"
