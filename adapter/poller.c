@@ -105,6 +105,7 @@ struct target {
 	bool dead;                 /* a dropped subscription, freed when not busy */
 	bool is_sub;
 	bool fetched_once;
+	int pins;                  /* requests waiting on it: the sweep leaves it alone */
 	bool warmed;               /* the warm start was tried */
 	bool phased;               /* the poll phase was randomised (see reschedule) */
 	pthread_mutex_t mu;        /* consumers and their series: run_target, save, render */
@@ -755,7 +756,7 @@ static void sweep_subscriptions(struct poller *p, int64_t now)
 	for (size_t i = 0; i < p->ntargets; i++) {
 		struct target *t = p->targets[i];
 		/* a busy target's consumers are being fed: next sweep */
-		if (t->is_sub && !t->dead && !t->busy) {
+		if (t->is_sub && !t->dead && !t->busy && !t->pins) {
 			pthread_mutex_lock(&t->mu);
 			size_t kept = 0;
 			for (size_t ci = 0; ci < t->nconsumers; ci++) {
@@ -785,7 +786,7 @@ static void sweep_subscriptions(struct poller *p, int64_t now)
 				free(key);
 			}
 		}
-		if (t->dead && !t->busy) {
+		if (t->dead && !t->busy && !t->pins) {
 			target_free(t);
 			continue;
 		}
@@ -1255,8 +1256,10 @@ static struct target *subscribe(struct poller *p, const struct metric_cfg *m, co
 	struct target *t = skey ? strmap_get(p->shared, skey, slen) : NULL;
 	if (t) {
 		/* join between two fetches: none is feeding the consumers then */
+		t->pins++; /* while p->mu is let go, the sweep must not free it */
 		while (t->busy && !t->dead && !p->stopping && now_ms() < deadline)
 			wait_first_done(p, deadline);
+		t->pins--;
 		free(query);
 		if (t->busy || t->dead || p->stopping) {
 			free(skey);
@@ -1348,10 +1351,12 @@ struct snapshot *poller_subscription(struct poller *p, const struct metric_cfg *
 	if (c)
 		atomic_store(&c->sub->last_used_ms, now);
 	/* a request that raced the creating one waits for its first fetch */
+	t->pins++;
 	while (c && !atomic_load(&c->sub->fed) && !p->stopping && now_ms() < deadline) {
 		wait_first_done(p, deadline);
 		c = sub_consumer(t, m, selstr); /* the consumers may have moved */
 	}
+	t->pins--;
 	struct snapshot *s = c && atomic_load(&c->sub->fed) ? slot_get(c->slot) : NULL;
 	pthread_mutex_unlock(&p->mu);
 	if (!s)
