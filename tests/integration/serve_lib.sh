@@ -3,10 +3,9 @@
 # the same real server the script already runs, read through
 # `scalewise serve` and its HTTPS API the way the HPA reads it.
 #
-# The sourcing script provides ok NAME, bad NAME [LINE...], check NAME
-# EXPECTED ACTUAL, $failed, $tmp (its mktemp -d folder, removed by its
-# cleanup) and $sw (scalewise, an absolute path); its finish calls sw_stop,
-# its cleanup kills $sw_pid. Every wait here is bounded and returns as soon
+# The sourcing script provides the checks of check_lib.sh, $failed, $tmp
+# (its mktemp -d folder, removed by its cleanup) and $sw (scalewise, an
+# absolute path); finish calls sw_stop, its cleanup kills $sw_pid. Every wait here is bounded and returns as soon
 # as its condition holds; all names start with sw_ so that the script's own
 # variables are left alone.
 
@@ -16,11 +15,6 @@ sw_code=""
 sw_body=""
 sw_count=""
 sw_gv=/apis/external.metrics.k8s.io/v1beta1/namespaces/default
-
-# sw_has NAME NEEDLE HAYSTACK
-sw_has() {
-	case $3 in *"$2"*) ok "$1" ;; *) bad "$1" "expected to contain: $2" "actual: $3" ;; esac
-}
 
 # sw_start CONFIG: `scalewise check` must accept CONFIG; then `scalewise serve`
 # starts on a free loopback port with a self-signed cert (it writes the port
@@ -118,10 +112,10 @@ sw_wait_down() {
 		sleep 0.1
 	done
 	ok "$1, naming $sw_named"
-	sw_has "$1: a Status saying since when the source fails" \
+	check_has "$1: a Status saying since when the source fails" \
 		'{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"metric '"$2"' has no value: source failing since ' \
 		"$sw_body"
-	sw_has "$1: reason ServiceUnavailable" '"reason":"ServiceUnavailable","code":503}' "$sw_body"
+	check_has "$1: reason ServiceUnavailable" '"reason":"ServiceUnavailable","code":503}' "$sw_body"
 }
 
 # sw_errors METRIC REASON: sets sw_count to scalewise_metric_fetch_errors_total

@@ -28,25 +28,7 @@ name=integration-metrics-api
 passed=0
 failed=0
 
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-bad() {
-	failed=$((failed + 1))
-	echo "FAIL - $1"
-	shift
-	for l in "$@"; do echo "    $l"; done
-}
-check() {
-	if [ "$3" = "$2" ]; then ok "$1"; else bad "$1" "expected: $2" "actual:   $3"; fi
-}
-check_has() {
-	case $3 in *"$2"*) ok "$1" ;; *) bad "$1" "expected to contain: $2" "actual: $3" ;; esac
-}
-finish() {
-	[ -z "$sw" ] || sw_stop
-	echo "$name: $passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit $?
-}
+. "$(dirname "$0")/check_lib.sh"
 
 for tool in python3 curl; do
 	if ! command -v $tool >/dev/null 2>&1; then
@@ -171,27 +153,13 @@ check "a document over the 4 MiB cap is refused" \
 
 # --- outage and recovery under one open source --------------------------------------
 put stats.json '{"components": {"worker": {"tasks": 37}}}'
-mkfifo "$tmp/cmd"
-: >"$tmp/poll.out" # exists before the driver opens it: it first waits for a writer on the fifo
-"$bin" poll "$src" "$tasks" <"$tmp/cmd" >>"$tmp/poll.out" 2>&1 &
-poll_pid=$!
-exec 3<>"$tmp/cmd"
-poll_line() {
-	echo fetch >&3
-	tries=0
-	while [ "$(wc -l <"$tmp/poll.out")" -lt "$1" ] && [ $tries -lt 300 ]; do
-		kill -0 "$poll_pid" 2>/dev/null || break
-		tries=$((tries + 1))
-		sleep 0.1
-	done
-	sed -n "${1}p" "$tmp/poll.out"
-}
-check "poll: first fetch" "ok 37" "$(poll_line 1)"
+poll_start "$src" "$tasks"
+check "poll: first fetch" "ok 37" "$(poll_next)"
 put stats.json '{"components": {"worker": {"tasks": 38}}}'
-check "poll: the same source sees the change" "ok 38" "$(poll_line 2)"
+check "poll: the same source sees the change" "ok 38" "$(poll_next)"
 [ -z "$sw" ] || sw_baseline worker_tasks source
 stop_server
-check "server stopped: a source error" "error (source): cannot reach $u: Connection refused" "$(poll_line 3)"
+check "server stopped: a source error" "error (source): cannot reach $u: Connection refused" "$(poll_next)"
 if [ -n "$sw" ]; then
 	sw_wait_down "served: server stopped, 503" worker_tasks stats \
 		"cannot reach 'http://127.0.0.1:$port/hpa.json': Connection refused" 'Connection refused' 30
@@ -201,11 +169,8 @@ fi
 put stats.json '{"components": {"worker": {"tasks": 39}}}'
 start_server
 if wait_ready; then ok "http.server restarted on its port"; else bad "http.server restarted"; fi
-check "server back: the same source recovers" "ok 39" "$(poll_line 4)"
+check "server back: the same source recovers" "ok 39" "$(poll_next)"
 # the circuit breaker's back-off (1 s doubling) bounds how soon serve probes again
 [ -z "$sw" ] || sw_wait_value "served: server back, the HPA sees the new 39" worker_tasks 39 90
-exec 3>&-
-wait "$poll_pid"
-check "poll driver exits cleanly" 0 $?
-poll_pid=""
+poll_stop poll
 finish

@@ -30,22 +30,7 @@ name=integration-nats
 passed=0
 failed=0
 
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-bad() {
-	failed=$((failed + 1))
-	echo "FAIL - $1"
-	shift
-	for l in "$@"; do echo "    $l"; done
-}
-check() {
-	if [ "$3" = "$2" ]; then ok "$1"; else bad "$1" "expected: $2" "actual:   $3"; fi
-}
-finish() {
-	[ -z "$sw" ] || sw_stop
-	echo "$name: $passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit $?
-}
+. "$(dirname "$0")/check_lib.sh"
 
 command -v nats-server >/dev/null 2>&1 || PATH="$PATH:/usr/sbin"
 for tool in nats-server curl python3; do
@@ -289,26 +274,12 @@ check "a server without JetStream is an answer error" \
 	"$("$bin" fetch "{\"url\": \"http://127.0.0.1:$plain_mon\"}" '{"stream": "ORDERS", "consumer": "worker"}' 2>&1)"
 
 # --- outage and recovery under one open source --------------------------------------
-mkfifo "$tmp/cmd"
-: >"$tmp/poll.out" # exists before the driver opens it: it first waits for a writer on the fifo
-"$bin" poll "$src" '{"stream": "ORDERS", "consumer": "worker"}' <"$tmp/cmd" >>"$tmp/poll.out" 2>&1 &
-poll_pid=$!
-exec 3<>"$tmp/cmd"
-poll_line() {
-	echo fetch >&3
-	tries=0
-	while [ "$(wc -l <"$tmp/poll.out")" -lt "$1" ] && [ $tries -lt 300 ]; do
-		kill -0 "$poll_pid" 2>/dev/null || break
-		tries=$((tries + 1))
-		sleep 0.1
-	done
-	sed -n "${1}p" "$tmp/poll.out"
-}
-check "poll: first fetch" "ok 27" "$(poll_line 1)"
-check "poll: second fetch" "ok 27" "$(poll_line 2)"
+poll_start "$src" '{"stream": "ORDERS", "consumer": "worker"}'
+check "poll: first fetch" "ok 27" "$(poll_next)"
+check "poll: second fetch" "ok 27" "$(poll_next)"
 [ -z "$sw" ] || sw_baseline orders_backlog source
 stop_nats
-check "nats-server stopped: a source error" "error (source): cannot reach '$jsz': Connection refused" "$(poll_line 3)"
+check "nats-server stopped: a source error" "error (source): cannot reach '$jsz': Connection refused" "$(poll_next)"
 if [ -n "$sw" ]; then
 	sw_wait_down "served: nats-server stopped, 503" orders_backlog nats "cannot reach '$jsz': Connection refused" 'Connection refused' 30
 	sw_wait_errors "served: source errors counted on /metrics" orders_backlog source "$sw_before" 30
@@ -316,20 +287,10 @@ fi
 start_nats
 if wait_ready "$nats_pid" "$mon_port" "$tmp/nats.log"; then ok "nats-server restarted on its store"; else bad "nats-server restarted"; fi
 # the stream and consumer come back from the store; poll until they are loaded
-k=4
-out=$(poll_line $k)
-while [ "$out" != "ok 27" ] && [ $k -lt 50 ]; do
-	sleep 0.2
-	k=$((k + 1))
-	out=$(poll_line $k)
-done
-check "nats-server back: the same source reads 27 again" "ok 27" "$out"
+check "nats-server back: the same source reads 27 again" "ok 27" "$(poll_until 'ok 27' 46)"
 # the circuit breaker's back-off (1 s doubling) bounds how soon serve probes again
 [ -z "$sw" ] || sw_wait_value "served: nats-server back, the HPA sees 27 again" orders_backlog 27 90
-check "and follows new messages" "ok 30" "$(natsc 'pub:ORDERS.new*3' && poll_line $((k + 1)))"
+check "and follows new messages" "ok 30" "$(natsc 'pub:ORDERS.new*3' && poll_next)"
 [ -z "$sw" ] || sw_wait_value "served: and follows new messages to 30" orders_backlog 30 30
-exec 3>&-
-wait "$poll_pid"
-check "poll driver exits cleanly" 0 $?
-poll_pid=""
+poll_stop poll
 finish

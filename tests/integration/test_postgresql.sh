@@ -20,27 +20,7 @@ name=integration-postgresql
 passed=0
 failed=0
 
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-bad() {
-	failed=$((failed + 1))
-	echo "FAIL - $1"
-	shift
-	for l in "$@"; do echo "    $l"; done
-}
-check() { # NAME EXPECTED ACTUAL
-	if [ "$3" = "$2" ]; then ok "$1"; else bad "$1" "expected: $2" "actual:   $3"; fi
-}
-check_has() { # NAME NEEDLE ACTUAL
-	case $3 in *"$2"*) ok "$1" ;; *) bad "$1" "expected to contain: $2" "actual: $3" ;; esac
-}
-check_lacks() { # NAME NEEDLE ACTUAL
-	case $3 in *"$2"*) bad "$1" "must not contain: $2" "actual: $3" ;; *) ok "$1" ;; esac
-}
-finish() {
-	echo "$name: $passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit $?
-}
+. "$(dirname "$0")/check_lib.sh"
 
 [ -x "$bin" ] || { bad "binary" "'$bin' is not an executable"; finish; }
 # the server's programs: PGBIN, else where pg_config says, else the newest Debian version
@@ -216,32 +196,6 @@ check "a statement without a result set" \
 	"$(f "SET search_path = public")"
 
 # --- driver for the cases under one open source -------------------------------------------------
-poll_start() { # SOURCE QUERY
-	rm -f "$tmp/cmd" "$tmp/poll.out"
-	: >"$tmp/poll.out"
-	mkfifo "$tmp/cmd"
-	"$bin" poll "$1" "$2" <"$tmp/cmd" >"$tmp/poll.out" 2>&1 &
-	poll_pid=$!
-	exec 3<>"$tmp/cmd" # read-write: never blocks, even if the driver died at start
-}
-# poll_next [MS]: asks for one more fetch (MS ms to go, default 10 s), prints its answer (30 s at most)
-poll_next() {
-	want=$(($(wc -l <"$tmp/poll.out") + 1)) # (run in $(...): no state kept in variables)
-	echo "fetch ${1:-}" >&3
-	tries=0
-	while [ "$(wc -l <"$tmp/poll.out")" -lt "$want" ] && [ $tries -lt 300 ]; do
-		kill -0 "$poll_pid" 2>/dev/null || break
-		tries=$((tries + 1))
-		sleep 0.1
-	done
-	sed -n "${want}p" "$tmp/poll.out"
-}
-poll_stop() {
-	exec 3>&-
-	wait "$poll_pid"
-	check "$1: poll driver exits cleanly" 0 $?
-	poll_pid=""
-}
 # sessions: the driver's sessions on the server; asks again for up to 5 s
 # while above 1, since a backend whose client just left may still be listed
 sessions() {

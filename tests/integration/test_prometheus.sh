@@ -18,26 +18,9 @@ name=integration-prometheus
 passed=0
 failed=0
 
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-bad() {
-	failed=$((failed + 1))
-	echo "FAIL - $1"
-	shift
-	for l in "$@"; do echo "    $l"; done
-}
+. "$(dirname "$0")/check_lib.sh"
 # check NAME EXPECTED ACTUAL: exact equality
-check() {
-	if [ "$3" = "$2" ]; then ok "$1"; else bad "$1" "expected: $2" "actual:   $3"; fi
-}
 # check_has NAME NEEDLE ACTUAL: ACTUAL contains NEEDLE
-check_has() {
-	case $3 in *"$2"*) ok "$1" ;; *) bad "$1" "expected to contain: $2" "actual: $3" ;; esac
-}
-finish() {
-	echo "$name: $passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit $?
-}
 
 for tool in prometheus promtool openssl curl; do
 	if ! command -v $tool >/dev/null 2>&1; then
@@ -216,35 +199,17 @@ check_has "query_range: bad query carries Prometheus' message" \
 	"$("$bin" range "$plain" 'rate(' "$base" $((base + 300)) 60 2>&1)"
 
 # --- outage and recovery under one open source ------------------------------
-mkfifo "$tmp/cmd"
-: >"$tmp/poll.out" # exists before the driver opens it: it first waits for a writer on the fifo
-"$bin" poll "$plain" 'sw_test_gauge' "$at" <"$tmp/cmd" >>"$tmp/poll.out" 2>&1 &
-poll_pid=$!
-exec 3<>"$tmp/cmd" # read-write: never blocks, even if the driver died at start
-# poll_line N: asks for one more fetch and prints the Nth answer (30 s at most)
-poll_line() {
-	echo fetch >&3
-	tries=0
-	while [ "$(wc -l <"$tmp/poll.out")" -lt "$1" ] && [ $tries -lt 300 ]; do
-		kill -0 "$poll_pid" 2>/dev/null || break
-		tries=$((tries + 1))
-		sleep 0.1
-	done
-	sed -n "${1}p" "$tmp/poll.out"
-}
-check "poll: first fetch" "ok 2" "$(poll_line 1)"
-check "poll: second fetch on the kept connection" "ok 2" "$(poll_line 2)"
+poll_start "$plain" 'sw_test_gauge' "$at"
+check "poll: first fetch" "ok 2" "$(poll_next)"
+check "poll: second fetch on the kept connection" "ok 2" "$(poll_next)"
 kill "$plain_pid"
 wait "$plain_pid" 2>/dev/null
 plain_pid=""
-check "prometheus stopped: a transport error" "error (source): cannot reach '$purl': Connection refused" "$(poll_line 3)"
+check "prometheus stopped: a transport error" "error (source): cannot reach '$purl': Connection refused" "$(poll_next)"
 start_plain
 if ready_plain; then ok "plain prometheus restarted"; else bad "plain prometheus restarted"; fi
-check "prometheus back: the same source recovers" "ok 2" "$(poll_line 4)"
-exec 3>&-
-wait "$poll_pid"
-check "poll driver exits cleanly" 0 $?
-poll_pid=""
+check "prometheus back: the same source recovers" "ok 2" "$(poll_next)"
+poll_stop poll
 
 # --- TLS, client certificate, basic auth ---------------------------------------
 tls_cfg() { # extra JSON members

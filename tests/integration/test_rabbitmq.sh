@@ -30,25 +30,7 @@ name=integration-rabbitmq
 passed=0
 failed=0
 
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-bad() {
-	failed=$((failed + 1))
-	echo "FAIL - $1"
-	shift
-	for l in "$@"; do echo "    $l"; done
-}
-check() {
-	if [ "$3" = "$2" ]; then ok "$1"; else bad "$1" "expected: $2" "actual:   $3"; fi
-}
-check_has() {
-	case $3 in *"$2"*) ok "$1" ;; *) bad "$1" "expected to contain: $2" "actual: $3" ;; esac
-}
-finish() {
-	[ -z "$sw" ] || sw_stop
-	echo "$name: $passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit $?
-}
+. "$(dirname "$0")/check_lib.sh"
 
 command -v rabbitmq-server >/dev/null 2>&1 || PATH="$PATH:/usr/sbin"
 for tool in rabbitmq-server curl epmd; do
@@ -314,28 +296,13 @@ check "credentials in the url are refused" \
 	"$("$bin" fetch "{\"url\": \"http://guest:guest@127.0.0.1:$mgmt_port\"}" '{"queueName": "orders"}' 2>&1)"
 
 # --- outage and recovery under one open source --------------------------------------
-mkfifo "$tmp/cmd"
-: >"$tmp/poll.out" # exists before the driver opens it: it first waits for a writer on the fifo
-"$bin" poll "$src" '{"queueName": "orders"}' <"$tmp/cmd" >>"$tmp/poll.out" 2>&1 &
-poll_pid=$!
-exec 3<>"$tmp/cmd"
-# poll_line N: asks for one more fetch and prints the Nth answer (30 s at most)
-poll_line() {
-	echo fetch >&3
-	tries=0
-	while [ "$(wc -l <"$tmp/poll.out")" -lt "$1" ] && [ $tries -lt 300 ]; do
-		kill -0 "$poll_pid" 2>/dev/null || break
-		tries=$((tries + 1))
-		sleep 0.1
-	done
-	sed -n "${1}p" "$tmp/poll.out"
-}
-check "poll: first fetch" "ok 37" "$(poll_line 1)"
-check "poll: second fetch" "ok 37" "$(poll_line 2)"
+poll_start "$src" '{"queueName": "orders"}'
+check "poll: first fetch" "ok 37" "$(poll_next)"
+check "poll: second fetch" "ok 37" "$(poll_next)"
 [ -z "$sw" ] || sw_baseline orders_depth source
 stop_rabbit
 check "rabbitmq stopped: a source error" \
-	"error (source): cannot reach '$qurl/orders?...': Connection refused" "$(poll_line 3)"
+	"error (source): cannot reach '$qurl/orders?...': Connection refused" "$(poll_next)"
 if [ -n "$sw" ]; then
 	sw_wait_down "served: rabbitmq stopped, 503" orders_depth rabbit \
 		"cannot reach '$qurl/orders?...': Connection refused" 'Connection refused' 30
@@ -345,21 +312,11 @@ t0=$(date +%s)
 start_rabbit
 if wait_ready; then ok "rabbitmq restarted in $(($(date +%s) - t0)) s"; else bad "rabbitmq restarted"; fi
 # durable queue, persistent messages: 37 again once the statistics are out
-k=4
-out=$(poll_line $k)
-while [ "$out" != "ok 37" ] && [ $k -lt 100 ]; do
-	sleep 0.2
-	k=$((k + 1))
-	out=$(poll_line $k)
-done
-check "rabbitmq back: the same source reads 37 again" "ok 37" "$out"
+check "rabbitmq back: the same source reads 37 again" "ok 37" "$(poll_until 'ok 37' 96)"
 # the circuit breaker's back-off (1 s doubling, up to 60 s) bounds how soon serve probes again
 if [ -n "$sw" ]; then
 	sw_wait_value "served: rabbitmq back, the HPA sees 37 again" orders_depth 37 90
 	sw_wait_value "served: and 3 in orders-eu" orders_eu_depth 3 30
 fi
-exec 3>&-
-wait "$poll_pid"
-check "poll driver exits cleanly" 0 $?
-poll_pid=""
+poll_stop poll
 finish

@@ -19,27 +19,7 @@ name=integration-redis
 passed=0
 failed=0
 
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-bad() {
-	failed=$((failed + 1))
-	echo "FAIL - $1"
-	shift
-	for l in "$@"; do echo "    $l"; done
-}
-check() { # NAME EXPECTED ACTUAL
-	if [ "$3" = "$2" ]; then ok "$1"; else bad "$1" "expected: $2" "actual:   $3"; fi
-}
-check_has() { # NAME NEEDLE ACTUAL
-	case $3 in *"$2"*) ok "$1" ;; *) bad "$1" "expected to contain: $2" "actual: $3" ;; esac
-}
-check_lacks() { # NAME NEEDLE ACTUAL
-	case $3 in *"$2"*) bad "$1" "must not contain: $2" "actual: $3" ;; *) ok "$1" ;; esac
-}
-finish() {
-	echo "$name: $passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit $?
-}
+. "$(dirname "$0")/check_lib.sh"
 
 for tool in redis-server redis-cli; do
 	if ! command -v $tool >/dev/null 2>&1; then
@@ -243,34 +223,6 @@ check "requirepass: password file missing" \
 	"$("$bin" fetch "$(asrc "$tmp/nope")" '{"listName": "orders"}' 2>&1)"
 
 # --- driver for the cases under one open source ---------------------------------------------
-# poll_start NAME SOURCE PARAMS: a driver reading fetch requests from a fifo
-poll_start() {
-	rm -f "$tmp/cmd" "$tmp/poll.out"
-	: >"$tmp/poll.out"
-	mkfifo "$tmp/cmd"
-	"$bin" poll "$1" "$2" <"$tmp/cmd" >"$tmp/poll.out" 2>&1 &
-	poll_pid=$!
-	exec 3<>"$tmp/cmd" # read-write: never blocks, even if the driver died at start
-}
-# poll_next [MS]: asks for one more fetch (with MS ms to go, default 10 s)
-# and prints its answer (30 s at most)
-poll_next() {
-	want=$(($(wc -l <"$tmp/poll.out") + 1)) # (run in $(...): no state kept in variables)
-	echo "fetch ${1:-}" >&3
-	tries=0
-	while [ "$(wc -l <"$tmp/poll.out")" -lt "$want" ] && [ $tries -lt 300 ]; do
-		kill -0 "$poll_pid" 2>/dev/null || break
-		tries=$((tries + 1))
-		sleep 0.1
-	done
-	sed -n "${want}p" "$tmp/poll.out"
-}
-poll_stop() {
-	exec 3>&-
-	wait "$poll_pid"
-	check "$1: poll driver exits cleanly" 0 $?
-	poll_pid=""
-}
 # clients PORT [auth]: the number of connected clients other than redis-cli
 # itself; asks again for up to 5 s while it is above 1, since a client that
 # just went away (an earlier driver, a killed connection) may still be listed
