@@ -148,6 +148,9 @@ struct poller {
 	/* subscriptions, with p->mu: (metric, namespace, selector) -> its target,
 	 * and (source, params, namespace, rendered query) -> the target to share */
 	struct strmap *subs, *shared;
+	/* a reload's new poller took the series (with p->mu): this one's saves
+	 * would overwrite the state file with what is left, nothing */
+	bool handed_over;
 };
 
 static pthread_mutex_t current_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -360,14 +363,19 @@ static void publish(struct consumer *c, int64_t now, const char *no_series_error
 /* ------------------------------------------------------------------------ */
 /* one fetch                                                                */
 
-static int64_t deadline_for(const struct target *t, int64_t now)
+int64_t poller_fetch_budget_ms(int64_t interval_ms)
 {
-	int64_t d = t->interval_ms * 4 / 5;
+	int64_t d = interval_ms * 4 / 5;
 	if (d > 30000)
 		d = 30000;
 	if (d < 200)
 		d = 200;
-	return now + d;
+	return d;
+}
+
+static int64_t deadline_for(const struct target *t, int64_t now)
+{
+	return now + poller_fetch_budget_ms(t->interval_ms);
 }
 
 /* The fetch request of a target. */
@@ -820,7 +828,7 @@ static void *sched_main(void *arg)
 			sweep_subscriptions(p, now);
 			last_sweep = now;
 		}
-		if (p->state_file && now - p->last_save_ms >= p->save_every_ms) {
+		if (p->state_file && !p->handed_over && now - p->last_save_ms >= p->save_every_ms) {
 			p->last_save_ms = now;
 			pthread_mutex_unlock(&p->mu);
 			char err[300];
@@ -927,6 +935,7 @@ static void carry_over(struct poller *p, struct poller *prev)
 		return;
 	}
 	pthread_mutex_lock(&prev->mu);
+	prev->handed_over = true;
 	for (size_t j = 0; j < prev->ntargets; j++) {
 		struct target *o = prev->targets[j];
 		if (o->is_sub)
@@ -1008,7 +1017,9 @@ struct poller *poller_start(struct runtime *rt, const struct poller_opts *o)
 			LOGW("state file ignored", LF_S("path", p->state_file), LF_S("error", err));
 		else if (p->restore)
 			LOGI("state file read", LF_S("path", p->state_file), LF_I("series", statefile_count(p->restore)));
-		p->last_save_ms = now_ms();
+		/* after a reload the series carried over are saved at once, by this
+		 * poller: the previous one no longer saves */
+		p->last_save_ms = o->previous ? 0 : now_ms();
 	}
 
 	const struct config *cfg = &rt->cfg;
@@ -1042,7 +1053,7 @@ struct poller *poller_start(struct runtime *rt, const struct poller_opts *o)
 		    !m->query)
 			continue;
 		size_t klen = 0;
-		char *key = shared_key_of(m->source, NULL, m->interval_ms, "", m->query, &klen);
+		char *key = shared_key_of(m->source, m->params, m->interval_ms, "", m->query, &klen);
 		if (!key)
 			goto fail;
 		void *first = strmap_get(by_query, key, klen);
@@ -1173,7 +1184,10 @@ void poller_stop(struct poller *p)
 		pthread_join(p->sched, NULL);
 	p->nworkers = 0;
 	p->sched = 0;
-	if (p->state_file) {
+	pthread_mutex_lock(&p->mu);
+	bool handed_over = p->handed_over;
+	pthread_mutex_unlock(&p->mu);
+	if (p->state_file && !handed_over) {
 		char err[300];
 		if (poller_save(p, p->state_file, err, sizeof err))
 			LOGE("state file not saved", LF_S("path", p->state_file), LF_S("error", err));
@@ -1312,6 +1326,14 @@ static struct target *subscribe(struct poller *p, const struct metric_cfg *m, co
 struct snapshot *poller_subscription(struct poller *p, const struct metric_cfg *m, const char *ns,
 				     const struct selector *sel, int64_t wait_ms, char *err, size_t errlen)
 {
+	/* the request read the config and the poller one after the other, and a
+	 * reload may have swapped them in between: the metric, its source index
+	 * and params must be this poller's own */
+	m = config_find_metric(&p->rt->cfg, m->name);
+	if (!m || !m->templated) {
+		snprintf(err, errlen, "the config is being reloaded");
+		return NULL;
+	}
 	char selstr[16384] = "";
 	if (sel)
 		selector_string(sel, selstr, sizeof selstr);
@@ -1570,9 +1592,12 @@ void poller_render_metrics(struct buf *b, void *arg)
 		struct source_rt *s = &p->sources[i];
 		if (!s->st)
 			continue;
+		pthread_mutex_lock(&s->mu);
+		unsigned long long transitions = (unsigned long long)s->br.transitions;
+		pthread_mutex_unlock(&s->mu);
 		buf_adds(b, "scalewise_source_circuit_transitions_total{source=\"");
 		put_label_value(b, s->cfg->name);
-		buf_addf(b, "\"} %llu\n", (unsigned long long)s->br.transitions);
+		buf_addf(b, "\"} %llu\n", transitions);
 	}
 	buf_adds(b, "# HELP scalewise_source_fetches_total Fetches sent to a source, and those that failed.\n"
 		    "# TYPE scalewise_source_fetches_total counter\n");
@@ -1580,12 +1605,15 @@ void poller_render_metrics(struct buf *b, void *arg)
 		struct source_rt *s = &p->sources[i];
 		if (!s->st)
 			continue;
+		pthread_mutex_lock(&s->mu);
+		unsigned long long fetches = s->fetches, failures = s->failures;
+		pthread_mutex_unlock(&s->mu);
 		buf_adds(b, "scalewise_source_fetches_total{source=\"");
 		put_label_value(b, s->cfg->name);
-		buf_addf(b, "\",result=\"success\"} %llu\n", (unsigned long long)(s->fetches - s->failures));
+		buf_addf(b, "\",result=\"success\"} %llu\n", fetches - failures);
 		buf_adds(b, "scalewise_source_fetches_total{source=\"");
 		put_label_value(b, s->cfg->name);
-		buf_addf(b, "\",result=\"failure\"} %llu\n", (unsigned long long)s->failures);
+		buf_addf(b, "\",result=\"failure\"} %llu\n", failures);
 	}
 
 	pthread_mutex_lock(&p->mu);

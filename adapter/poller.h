@@ -41,6 +41,10 @@ struct poller_opts {
 /* Opens every source of rt (a source that fails to open is retried at each
  * poll, its metrics serve the error) and starts polling. Takes a reference on
  * rt. NULL on OOM or thread failure. */
+/* How long one fetch of a metric polled every interval_ms may take: 80 % of
+ * the interval, 200 ms to 30 s (also what `scalewise query` allows). */
+int64_t poller_fetch_budget_ms(int64_t interval_ms);
+
 struct poller *poller_start(struct runtime *rt, const struct poller_opts *o);
 /* Stops the threads, saves the state file when configured, closes sources. */
 void poller_stop(struct poller *p);

@@ -10,6 +10,8 @@
  */
 #include "query.h"
 
+#include "poller.h"
+
 #include "batch.h"
 #include "cli.h"
 #include "duration.h"
@@ -126,17 +128,6 @@ static void add_note(cJSON *report, const char *fmt, ...)
 
 /* ------------------------------------------------------------------------ */
 /* the report                                                               */
-
-/* The poller's deadline for one fetch: 80 % of the interval, 200 ms to 30 s. */
-static int64_t fetch_deadline_ms(int64_t interval_ms)
-{
-	int64_t d = interval_ms * 4 / 5;
-	if (d > 30000)
-		d = 30000;
-	if (d < 200)
-		d = 200;
-	return d;
-}
 
 /* What onError does when the source fails, for series the server already has. */
 static void add_on_error(cJSON *report, const struct metric_cfg *m, const char *err)
@@ -288,7 +279,7 @@ static int report_fetch(cJSON *report, const struct config *cfg, const struct me
 {
 	const struct source_cfg *src = &cfg->sources[m->source];
 	const struct sw_scaler_type *st = src->scaler;
-	int64_t deadline = fetch_deadline_ms(m->interval_ms);
+	int64_t deadline = poller_fetch_budget_ms(m->interval_ms);
 	cJSON_AddNumberToObject(report, "deadlineMs", (double)deadline);
 
 	char err[512] = "";

@@ -146,10 +146,25 @@ contains "latency histogram" 'scalewise_metric_fetch_duration_seconds_bucket{met
 sed 's/interval: 1s\n    onError/&/' "$TMP/config.yaml" >"$TMP/config2.yaml"
 printf '  - name: added_later\n    source: prom\n    query: sum(queue_depth)\n    interval: 1s\n' >>"$TMP/config2.yaml"
 cp "$TMP/config2.yaml" "$TMP/config.yaml"
+state_mtime=$(stat -c %y "$TMP/state.bin")
 kill -HUP "$SW_PID"
 wait_for "reload" 10 value_is added_later '' 15
 get "$GV/depth_stable"
 contains "state kept across reload" '"value":"55"' "$BODY"
+
+# the reload's new poller saves the series it took over at once, and the old
+# one no longer overwrites the file with what it has left (nothing): killed
+# right after a reload, the server comes back with its windows, not cold
+saved_since_reload() { [ "$(stat -c %y "$TMP/state.bin")" != "$state_mtime" ]; }
+wait_for "state saved after the reload" 10 saved_since_reload
+kill -9 "$SW_PID"; wait "$SW_PID" 2>/dev/null
+start_scalewise "$BIN" "$TMP/config.yaml" || exit 1
+wait_for "killed after a reload: the down window comes back from the state file" 20 value_is depth_stable '' 55
+if grep -q '"msg":"warm start","query":"sum(queue_depth)"' "$TMP/server.log"; then
+	bad "killed after a reload: the carried-over series were not in the state file (warm-started instead)"
+else
+	ok
+fi
 
 # Prometheus goes away: errors, then the fallback; never a silent value
 kill "$PROM_PID"; wait "$PROM_PID" 2>/dev/null
