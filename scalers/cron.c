@@ -130,6 +130,10 @@ static int parse_part(const struct field *f, const char *s, size_t len, uint64_t
 			hi = slash ? (f->max == 7 ? 6 : f->max) : lo;
 		}
 	}
+	if (lo > hi) { /* "7/2" in day-of-week: 7 is past the range a step runs to */
+		snprintf(err, errlen, "%s: '%.*s' selects no value", f->name, (int)len, s);
+		return -1;
+	}
 	for (int v = lo; v <= hi; v += step)
 		*bits |= (uint64_t)1 << v;
 	if (any && step == 1)

@@ -80,9 +80,7 @@ static const char *err_text(int e, char *buf, size_t n)
 	return strerror_r(e, buf, n);
 }
 
-/* Replaces every occurrence of needle in msg by "***" (or by as many '*' as
- * needle has characters when it is shorter than that), in place. */
-static void redact_in(char *msg, const char *needle)
+void http_redact(char *msg, const char *needle)
 {
 	size_t nl = needle ? strlen(needle) : 0;
 	if (!nl || !msg)
@@ -515,7 +513,7 @@ void http_client_redact(struct http_client *c, char *msg)
 		return;
 	pthread_mutex_lock(&c->mu);
 	if (c->token.value)
-		redact_in(msg, c->token.value);
+		http_redact(msg, c->token.value);
 	if (c->password.value) {
 		size_t ul = c->username ? strlen(c->username) : 0, pl = strlen(c->password.value);
 		char *cred = malloc(ul + pl + 2);
@@ -523,12 +521,12 @@ void http_client_redact(struct http_client *c, char *msg)
 		if (cred && b64) {
 			snprintf(cred, ul + pl + 2, "%s:%s", c->username ? c->username : "", c->password.value);
 			base64_encode((const unsigned char *)cred, ul + pl + 1, b64, ((ul + pl + 1) / 3 + 1) * 4 + 1);
-			redact_in(msg, b64);
+			http_redact(msg, b64);
 			explicit_bzero(cred, ul + pl + 1);
 		}
 		free(cred);
 		free(b64);
-		redact_in(msg, c->password.value);
+		http_redact(msg, c->password.value);
 	}
 	pthread_mutex_unlock(&c->mu);
 }

@@ -154,6 +154,10 @@ int http_url_join(const char *base, const char *path, char *out, size_t n);
 /* Copies url into out without user-info and query string, for messages
  * ("http://u:p@h/x?token=1" → "http://h/x?..."); truncates to n. */
 void http_url_redact(const char *url, char *out, size_t n);
+/* Replaces every occurrence of needle (a secret) in msg by "***", or by as
+ * many '*' as it has bytes when it is shorter than 3, in place: a server
+ * that echoes what it was sent must not put a password in a log line. */
+void http_redact(char *msg, const char *needle);
 
 /* A form body under construction: key=value pairs percent-encoded. */
 struct http_form {

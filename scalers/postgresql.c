@@ -8,6 +8,8 @@
  */
 #include "postgresql.h"
 
+#include "fdwait.h"
+
 #include "dl_pq.h"
 
 #include <errno.h>
@@ -333,25 +335,6 @@ static int64_t clock_ms(const struct pg_state *st)
 	return st->host->now_ms();
 }
 
-/* Waits until fd is ready for events or the deadline: 1, 0 (time is up), -1. */
-static int wait_fd(const struct pg_state *st, int fd, short events, int64_t deadline)
-{
-	if (fd < 0)
-		return -1;
-	for (;;) {
-		int64_t left = deadline - clock_ms(st);
-		if (left <= 0)
-			return 0;
-		struct pollfd pfd = { .fd = fd, .events = events };
-		int r = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r > 0)
-			return 1;
-	}
-}
 
 static void conn_drop(struct pg_state *st)
 {
@@ -473,7 +456,7 @@ static int conn_open(struct pg_state *st, const struct pg_params *p, int64_t dea
 	PQsetNoticeProcessor(st->conn, ignore_notice, NULL);
 	PostgresPollingStatusType ps = PQstatus(st->conn) == CONNECTION_BAD ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING;
 	while (ps != PGRES_POLLING_OK && ps != PGRES_POLLING_FAILED) {
-		int w = wait_fd(st, PQsocket(st->conn), ps == PGRES_POLLING_READING ? POLLIN : POLLOUT, end);
+		int w = fd_wait(st->host, PQsocket(st->conn), ps == PGRES_POLLING_READING ? POLLIN : POLLOUT, end);
 		if (w == 0) {
 			snprintf(err, errlen, "cannot connect to %s: no connection within %lld ms", st->shown, allowed);
 			rc = ERR_SOURCE;
@@ -537,7 +520,7 @@ static int flush_out(struct pg_state *st, int64_t deadline, char *err, size_t er
 			return 0;
 		if (f < 0)
 			return lost(st, err, errlen);
-		int w = wait_fd(st, PQsocket(st->conn), POLLOUT | POLLIN, deadline);
+		int w = fd_wait(st->host, PQsocket(st->conn), POLLOUT | POLLIN, deadline);
 		if (w == 0) {
 			st->broken = 1;
 			snprintf(err, errlen, "%s: no answer within %lld ms (the query could not be sent)", st->shown,
@@ -555,7 +538,7 @@ static int next_result(struct pg_state *st, PGresult **res, int64_t deadline, ch
 {
 	*res = NULL;
 	while (PQisBusy(st->conn)) {
-		int w = wait_fd(st, PQsocket(st->conn), POLLIN, deadline);
+		int w = fd_wait(st->host, PQsocket(st->conn), POLLIN, deadline);
 		if (w == 0) {
 			st->broken = 1;
 			snprintf(err, errlen, "%s: no answer within %lld ms", st->shown, (long long)st->budget_ms);

@@ -6,6 +6,8 @@
  */
 #include "prometheus.h"
 
+#include "jsonhttp.h"
+
 #include "http.h"
 
 #include <cJSON.h>
@@ -32,27 +34,6 @@ struct prom_state {
 
 /* ------------------------------------------------------------------------ */
 /* parsing the answer                                                       */
-
-/* Copies up to 160 printable bytes of s into out, for messages that quote a
- * body that is not Prometheus' JSON. */
-static void excerpt(const char *s, size_t len, char *out, size_t n)
-{
-	size_t o = 0, i = 0;
-	while (i < len && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t'))
-		i++;
-	for (; i < len && o + 4 < n && o < 160; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		out[o++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : ' ';
-	}
-	while (o && out[o - 1] == ' ')
-		o--;
-	if (i < len && o + 4 <= n) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	if (n)
-		out[o < n ? o : n - 1] = 0;
-}
 
 static const char *string_of(const cJSON *obj, const char *key)
 {
@@ -287,14 +268,8 @@ fail:
 	return -1;
 }
 
-/* Whom an error status blames: the server when it failed or is overloaded
- * (5xx, 408, 429), the query or the set-up otherwise (400, 401, 404, 422...). */
-static int blame_status(long status)
-{
-	return status >= 500 || status == 408 || status == 429 ? ERR_SOURCE : ERR_ANSWER;
-}
-
-/* The same for Prometheus' errorType in a 2xx answer (a proxy may do that). */
+/* Whom Prometheus' errorType in a 2xx answer blames (a proxy may send one),
+ * as jsonhttp_blame does for a status. */
 static int blame_type(const char *etype)
 {
 	static const char *const source_side[] = { "timeout", "canceled", "internal", "unavailable" };
@@ -320,12 +295,12 @@ static int envelope(const char *body, size_t len, long status, cJSON **root, con
 		if (emsg)
 			snprintf(err, errlen, "HTTP %ld (%s): %s", status, etype ? etype : "no errorType", emsg);
 		else if (len) {
-			excerpt(body, len, ex, sizeof ex);
+			jsonhttp_excerpt(body, len, ex, sizeof ex);
 			snprintf(err, errlen, "HTTP %ld: %s", status, ex);
 		} else
 			snprintf(err, errlen, "HTTP %ld with an empty body", status);
 		cJSON_Delete(doc);
-		return blame_status(status);
+		return jsonhttp_blame(status);
 	}
 	if (!len) {
 		snprintf(err, errlen, "empty body");
@@ -339,7 +314,7 @@ static int envelope(const char *body, size_t len, long status, cJSON **root, con
 		if (i < len && body[i] == '{') {
 			snprintf(err, errlen, "body is invalid or truncated JSON (error at byte %zu of %zu)", at, len);
 		} else {
-			excerpt(body, len, ex, sizeof ex);
+			jsonhttp_excerpt(body, len, ex, sizeof ex);
 			snprintf(err, errlen, "body is not JSON: %s", ex);
 		}
 		return ERR_ANSWER;

@@ -8,7 +8,10 @@
  */
 #include "redis.h"
 
+#include "fdwait.h"
+
 #include "dl_hiredis.h"
+#include "http.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -104,28 +107,6 @@ static void printable(const char *s, size_t len, char *out, size_t n)
 	}
 	if (n)
 		out[o < n ? o : n - 1] = 0;
-}
-
-/* Replaces every occurrence of secret in msg by "***" (it only gets
- * shorter): a server that echoes what it was sent must not put a password
- * in a log line. A secret shorter than 3 bytes is starred in place. */
-static void redact(char *msg, const char *secret)
-{
-	size_t sl = secret ? strlen(secret) : 0;
-	if (!sl)
-		return;
-	char *from = msg;
-	char *at;
-	while ((at = strstr(from, secret)) != NULL) {
-		if (sl >= 3) {
-			memcpy(at, "***", 3);
-			memmove(at + 3, at + sl, strlen(at + sl) + 1);
-			from = at + 3;
-		} else {
-			memset(at, '*', sl);
-			from = at + sl;
-		}
-	}
 }
 
 /* ------------------------------------------------------------------------ */
@@ -294,23 +275,6 @@ static int64_t clock_ms(const struct redis_state *st)
 	return st->host->now_ms();
 }
 
-/* Waits until fd is ready for events or the deadline: 1, 0 (time is up), -1. */
-static int wait_fd(const struct redis_state *st, int fd, short events, int64_t deadline)
-{
-	for (;;) {
-		int64_t left = deadline - clock_ms(st);
-		if (left <= 0)
-			return 0;
-		struct pollfd pfd = { .fd = fd, .events = events };
-		int r = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r > 0)
-			return 1;
-	}
-}
 
 static void conn_drop(struct redis_state *st)
 {
@@ -371,7 +335,7 @@ static int tcp_connect(struct redis_state *st, int64_t connect_end, int64_t allo
 		}
 		int rc = connect(s, ai->ai_addr, ai->ai_addrlen);
 		if (rc < 0 && errno == EINPROGRESS) {
-			int w = wait_fd(st, s, POLLOUT, connect_end);
+			int w = fd_wait(st->host, s, POLLOUT, connect_end);
 			if (w == 0) {
 				snprintf(why, sizeof why, "no connection within %lld ms", (long long)allowed_ms);
 				close(s);
@@ -417,7 +381,7 @@ static int send_all(struct redis_state *st, const char *buf, size_t len, int64_t
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			int r = wait_fd(st, st->fd, POLLOUT, deadline);
+			int r = fd_wait(st->host, st->fd, POLLOUT, deadline);
 			if (r > 0)
 				continue;
 			st->broken = 1;
@@ -457,7 +421,7 @@ static int read_reply(struct redis_state *st, redisReply **out, int64_t deadline
 			*out = r;
 			return 0;
 		}
-		int w = wait_fd(st, st->fd, POLLIN, deadline);
+		int w = fd_wait(st->host, st->fd, POLLIN, deadline);
 		if (w == 0) {
 			st->broken = 1;
 			snprintf(err, errlen, "%s: no answer within %lld ms", st->shown, (long long)st->budget_ms);
@@ -613,7 +577,7 @@ static int conn_open(struct redis_state *st, const struct redis_params *p, int64
 	redisReply *r[2] = { NULL, NULL };
 	rc = exchange(st, cmds, n, r, 1, deadline, err, errlen);
 	if (rc) {
-		redact(err, password);
+		http_redact(err, password);
 		explicit_bzero(password, sizeof password);
 		conn_drop(st);
 		return rc == ERR_LOST ? ERR_SOURCE : rc;
@@ -627,7 +591,7 @@ static int conn_open(struct redis_state *st, const struct redis_params *p, int64
 			printable(r[i]->str, r[i]->len, said, sizeof said);
 		else
 			snprintf(said, sizeof said, "an answer of type %d", r[i]->type);
-		redact(said, password);
+		http_redact(said, password);
 		if (is_auth)
 			snprintf(err, errlen, "%s: authentication%s%s failed: %s", st->shown, p->username ? " as " : "",
 				 p->username ? p->username : "", said);

@@ -100,6 +100,7 @@ static void test_parse_bad(void **st)
 		{ "*/x * * * *", "minute: step 'x' is not a number" },
 		{ "5-1 * * * *", "minute: '5-1' runs backwards" },
 		{ "* * * * fri-mon", "day-of-week: 'fri-mon' runs backwards" },
+		{ "0 0 * * 7/2", "day-of-week: '7/2' selects no value" },
 		{ "1,,2 * * * *", "minute: '1,,2' has an empty list item" },
 		{ "-5 * * * *", "minute: a value is missing" },
 		{ "0 0 30 2 *", "matches no date (day-of-month '30' does not occur in month '2')" },
