@@ -500,6 +500,9 @@ static void load_metric(const cJSON *m, size_t idx, struct config *c, struct err
 			errlist_add(errs, path, "name: must not be empty");
 		else if (!name_is_path_segment(mc->name, strlen(mc->name), err, sizeof err))
 			errlist_add(errs, path, "name: '%s' %s", mc->name, err);
+		else if (strlen(mc->name) > PATH_SEGMENT_MAX)
+			errlist_add(errs, path, "name: longer than %d characters: no request path could name it",
+				    PATH_SEGMENT_MAX);
 		else if (!strcmp(mc->name, "status") || !strcmp(mc->name, "finalize"))
 			errlist_add(errs, path, "name: '%s' is reserved by the Kubernetes API machinery", mc->name);
 	}

@@ -61,6 +61,8 @@ bool name_is_label_value(const char *s, size_t n);
  * `may not be '.'`, `may not contain '%'`. err may be NULL when errlen is 0.
  */
 bool name_is_path_segment(const char *s, size_t n, char *err, size_t errlen);
+/* The longest path segment the server routes (a metric name, a namespace). */
+#define PATH_SEGMENT_MAX 255
 
 /*
  * Messages, as described at the top. Texts are the Go ones, e.g. for a

@@ -200,17 +200,6 @@ static void external(const struct request *rq, struct reply *rp, const char *ns,
 		     snap && snap->error ? snap->error : "no value yet");
 		goto out;
 	}
-	/* every matching series must have a value: a partial sum would under-state the load */
-	for (size_t i = 0; i < snap->n; i++) {
-		const struct served_series *s = &snap->items[i];
-		if (sel && !selector_matches(sel, s->labels, s->nlabels))
-			continue;
-		if (!s->ok) {
-			fail(rp, 503, "ServiceUnavailable", "metric %s has no value: %s", m->name,
-			     s->reason ? s->reason : "unknown error");
-			goto out;
-		}
-	}
 	struct buf *b = &rp->body;
 	buf_adds(b, "{\"kind\":\"ExternalMetricValueList\",\"apiVersion\":\"" GV "\",\"metadata\":{},\"items\":[");
 	bool first = true;
@@ -218,6 +207,13 @@ static void external(const struct request *rq, struct reply *rp, const char *ns,
 		const struct served_series *s = &snap->items[i];
 		if (sel && !selector_matches(sel, s->labels, s->nlabels))
 			continue;
+		/* every matching series must have a value: a partial sum would
+		 * under-state the load (fail drops what was written so far) */
+		if (!s->ok) {
+			fail(rp, 503, "ServiceUnavailable", "metric %s has no value: %s", m->name,
+			     s->reason ? s->reason : "unknown error");
+			goto out;
+		}
 		if (!first)
 			buf_addc(b, ',');
 		first = false;
@@ -247,7 +243,7 @@ out:
 
 /* Splits path (after prefix) into at most max segments; returns the count, or
  * -1 when there are more, or an empty segment in the middle. */
-static int split(const char *p, char segs[][256], int max)
+static int split(const char *p, char segs[][PATH_SEGMENT_MAX + 1], int max)
 {
 	int n = 0;
 	if (*p == '/')
@@ -255,7 +251,7 @@ static int split(const char *p, char segs[][256], int max)
 	while (*p) {
 		const char *slash = strchr(p, '/');
 		size_t len = slash ? (size_t)(slash - p) : strlen(p);
-		if (n == max || len >= 256)
+		if (n == max || len > PATH_SEGMENT_MAX)
 			return -1;
 		if (len == 0)
 			return slash && slash[1] ? -1 : n;
@@ -352,7 +348,7 @@ void routes_handle(const struct request *rq, struct reply *rp)
 		return;
 	}
 	if (rp->pc == PC_METRIC) {
-		char segs[4][256];
+		char segs[4][PATH_SEGMENT_MAX + 1];
 		int n = split(p + sizeof PREFIX - 1, segs, 4);
 		if (n == 3 && !strcmp(segs[0], "namespaces")) {
 			external(rq, rp, segs[1], segs[2]);

@@ -402,25 +402,20 @@ struct server *server_start(const struct server_opts *o, char *err, size_t errle
 
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof ss);
-	socklen_t sl;
 	struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-			 MHD_ALLOW_SUSPEND_RESUME * 0;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	if (inet_pton(AF_INET, o->bind_address, &v4->sin_addr) == 1) {
 		v4->sin_family = AF_INET;
 		v4->sin_port = htons((uint16_t)o->port);
-		sl = sizeof *v4;
 	} else if (inet_pton(AF_INET6, o->bind_address, &v6->sin6_addr) == 1) {
 		v6->sin6_family = AF_INET6;
 		v6->sin6_port = htons((uint16_t)o->port);
-		sl = sizeof *v6;
 		flags |= MHD_USE_IPv6;
 	} else {
 		snprintf(err, errlen, "bind address '%s' is not an IP address", o->bind_address);
 		goto fail;
 	}
-	(void)sl;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned threads = o->threads > 0 ? (unsigned)o->threads : (unsigned)(ncpu > 0 ? ncpu : 1);
 	/* With a trust list libmicrohttpd asks every handshake for a client

@@ -156,6 +156,10 @@ int main(int argc, char **argv)
 			}
 		}
 		printf("%s: %d passed, %d failed, %d skipped\n", argv[i], fp, ff, fs);
+		if (fp + ff + fs == 0) { /* a file with nothing to check proves nothing */
+			fprintf(stderr, "'%s': no cases\n", argv[i]);
+			broken++;
+		}
 		passed += fp;
 		failed += ff;
 		skipped += fs;

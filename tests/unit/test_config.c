@@ -136,6 +136,26 @@ static void test_errors_name_paths(void **st)
 	errlist_release(&e);
 }
 
+/* a name no request path can carry is refused at load, not served as 404s */
+static void test_name_longer_than_a_path_segment(void **st)
+{
+	char name[300], y[600];
+	struct config c;
+	struct errlist e;
+	memset(name, 'a', 256);
+	name[256] = 0;
+	snprintf(y, sizeof y, "sources: {fixed: {type: static}}\nmetrics:\n  - {name: %s, source: fixed, value: 1}\n", name);
+	assert_true(load(y, NULL, &c, &e) > 0);
+	assert_true(has_error(&e, "metrics[0]: name: longer than 255 characters"));
+	config_release(&c);
+	errlist_release(&e);
+	name[255] = 0; /* 255 is a path segment the server routes */
+	snprintf(y, sizeof y, "sources: {fixed: {type: static}}\nmetrics:\n  - {name: %s, source: fixed, value: 1}\n", name);
+	assert_int_equal(load(y, NULL, &c, &e), 0);
+	config_release(&c);
+	errlist_release(&e);
+}
+
 static void test_env_overrides(void **st)
 {
 	struct config c;
@@ -203,6 +223,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_static_and_pipeline),
 		cmocka_unit_test(test_errors_name_paths),
+		cmocka_unit_test(test_name_longer_than_a_path_segment),
 		cmocka_unit_test(test_env_overrides),
 		cmocka_unit_test(test_yaml_edges),
 	};
