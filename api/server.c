@@ -52,6 +52,7 @@ struct server {
 	int ngens;
 	pthread_mutex_t mu;
 	atomic_int open_conns;
+	atomic_int handling;        /* requests whose handler runs (auth, a first fetch) */
 	struct authz *auth;
 	char *trust;                /* MHD_OPTION_HTTPS_MEM_TRUST: makes MHD request client certificates */
 };
@@ -286,6 +287,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	double t0 = mono_seconds();
+	atomic_fetch_add(&((struct server *)cls)->handling, 1);
 
 	struct arg_scan args = { 0 };
 	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, scan_arg, &args);
@@ -318,6 +320,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		routes_handle(&rq, &rp);
 	}
 	authz_result_release(&ar);
+	atomic_fetch_sub(&s->handling, 1);
 
 	size_t len;
 	char *body = buf_detach(&rp.body, &len);
@@ -474,13 +477,16 @@ void server_stop(struct server *s, long grace_ms)
 {
 	if (!s)
 		return;
-	/* Handlers never block (they read memory), so a request in flight ends
-	 * within microseconds; what stays open longer is idle keep-alive
-	 * connections, which are closed once they have had a moment to finish
-	 * their last exchange. */
+	/* Requests being handled finish within the grace: most read memory, but
+	 * a new subscription's first fetch or a TokenReview on a cache miss
+	 * takes seconds. Idle keep-alive connections (an HPA client keeps one)
+	 * then get a moment, at most 1 s, to finish their last exchange. */
 	struct timespec step = { 0, 20 * 1000000 };
-	long wait = grace_ms < 1000 ? grace_ms : 1000;
-	for (long waited = 0; waited < wait && atomic_load(&s->open_conns) > 0; waited += 20)
+	long waited = 0;
+	for (; waited < grace_ms && atomic_load(&s->handling) > 0; waited += 20)
+		nanosleep(&step, NULL);
+	long idle = grace_ms - waited < 1000 ? grace_ms - waited : 1000;
+	for (long w = 0; w < idle && atomic_load(&s->open_conns) > 0; w += 20)
 		nanosleep(&step, NULL);
 	MHD_stop_daemon(s->d);
 	free(s->trust);

@@ -227,4 +227,36 @@ check "livez during drain" 200 "$CODE"
 wait "$SW_PID"; rc=$?
 check "exit 0 after drain" 0 "$rc"
 
+# a request still being handled at SIGTERM finishes within the grace: a new
+# subscription's first fetch against a Prometheus that takes 1.5 s to answer
+python3 - "$TMP/slow.port" <<'PY' &
+import http.server, os, sys, time
+body = b'{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"9"]}]}}'
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        time.sleep(1.5)
+        self.send_response(200); self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1] + ".tmp", "w").write(str(s.server_address[1])); os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+s.serve_forever()
+PY
+PIDS="$PIDS $!"
+wait_for "slow prometheus" 10 test -s "$TMP/slow.port"
+printf 'auth: {mode: anonymous}\nsources: {slow: {type: prometheus, url: "http://127.0.0.1:%s", timeout: 5s}}\nmetrics:\n  - {name: slow_sub, source: slow, query: '"'"'x{ns="<<.Namespace>>"}'"'"', interval: 10s}\n' \
+	"$(cat "$TMP/slow.port")" >"$TMP/slow.yaml"
+start_scalewise "$BIN" "$TMP/slow.yaml" || exit 1
+curl -sk -o "$TMP/slow.body" -w '%{http_code}' "$BASE$GV/namespaces/default/slow_sub" >"$TMP/slow.code" 2>/dev/null &
+curl_pid=$!
+in_handler() { grep -q '"msg":"subscription created"' "$TMP/server.log"; }
+wait_for "the request is being handled" 10 in_handler
+kill -TERM "$SW_PID"
+wait "$curl_pid"
+check "in-flight request answered during shutdown" 200 "$(cat "$TMP/slow.code")"
+contains "in-flight request got its value" '"value":"9"' "$(cat "$TMP/slow.body")"
+wait "$SW_PID"; rc=$?
+check "exit 0 after the in-flight request" 0 "$rc"
+
 finish e2e-api
