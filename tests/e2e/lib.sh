@@ -48,6 +48,13 @@ start_scalewise() {
 	BASE="https://127.0.0.1:$PORT"
 }
 
+# value_is METRIC[?QUERY] EXPECTED: the metric, under $GV, answers 200 with
+# EXPECTED as a value (a readiness check for wait_for)
+value_is() {
+	get "$GV/$1"
+	[ "$CODE" = 200 ] && printf '%s' "$BODY" | grep -q "\"value\":\"$2\""
+}
+
 # get PATH [curl args]: prints "CODE BODY" lines: code on the first line, body after.
 get() {
 	p=$1; shift

@@ -194,7 +194,7 @@ contains "SAN 127.0.0.1" "IP Address:127.0.0.1" "$san"
 cp "$TMP/config.yaml" "$TMP/good.yaml"
 printf 'metrics:\n  - name: x\n    source: nowhere\n    smothing: {}\n' >"$TMP/config.yaml"
 kill -HUP "$SW_PID"
-i=0; while ! grep -q 'config reload rejected' "$TMP/server.log" && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+wait_for "logged: config reload rejected" 5 grep -q 'config reload rejected' "$TMP/server.log"
 contains "bad reload logged" 'config reload rejected' "$(cat "$TMP/server.log")"
 contains "bad reload names the key" 'metrics[0].smothing: unknown key; did you mean "smoothing"?' "$(cat "$TMP/server.log")"
 get "$GV/namespaces/default/queue_depth"
@@ -203,7 +203,7 @@ get /metrics
 contains "failed reload counted" 'scalewise_config_loads_total{result="failure"} 1' "$BODY"
 sed 's/value: 42/value: 43/' "$TMP/good.yaml" >"$TMP/config.yaml"
 kill -HUP "$SW_PID"
-i=0; while ! grep -q '"config reloaded"' "$TMP/server.log" && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+wait_for "logged: config reloaded" 5 grep -q '"config reloaded"' "$TMP/server.log"
 get "$GV/namespaces/default/manual_override"
 contains "new config serves" '"value":"43"' "$BODY"
 
@@ -219,7 +219,7 @@ export SCALEWISE_SERVER_DRAIN_DELAY=2s
 start_scalewise "$BIN" "$TMP/config.yaml" || exit 1
 unset SCALEWISE_SERVER_DRAIN_DELAY
 kill -TERM "$SW_PID"
-i=0; while ! grep -q '"shutting down"' "$TMP/server.log" && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+wait_for "logged: shutting down" 5 grep -q '"shutting down"' "$TMP/server.log"
 get /readyz
 check "readyz during drain" 503 "$CODE"
 get /livez

@@ -40,10 +40,6 @@ contains "check summary" "ok: 3 sources, 4 metrics" "$out"
 start_scalewise "$BIN" "$TMP/config.yaml" || exit 1
 GV=/apis/external.metrics.k8s.io/v1beta1/namespaces/default
 
-value_is() { # metric expected
-	get "$GV/$1"
-	[ "$CODE" = 200 ] && printf '%s' "$BODY" | grep -q "\"value\":\"$2\""
-}
 ms() { date +%s%3N; }
 
 # the replay starts at the first point and moves on a point every 2 s

@@ -35,10 +35,6 @@ start_scalewise "$BIN" "$TMP/config.yaml" || exit 1
 contains "plugin load logged" '"msg":"plugin loaded"' "$(cat "$TMP/server.log")"
 contains "plugin scaler named" '"scaler":"example"' "$(cat "$TMP/server.log")"
 GV=/apis/external.metrics.k8s.io/v1beta1/namespaces/default
-value_is() { # metric expected
-	get "$GV/$1"
-	[ "$CODE" = 200 ] && printf '%s' "$BODY" | grep -q "\"value\":\"$2\""
-}
 wait_for "plugin value served" 10 value_is file_value 37
 wait_for "plugin line count served" 10 value_is file_lines 2
 

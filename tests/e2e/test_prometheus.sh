@@ -67,17 +67,13 @@ YAML
 start_scalewise "$BIN" "$TMP/config.yaml" || exit 1
 GV=/apis/external.metrics.k8s.io/v1beta1/namespaces/default
 
-value_is() { # metric query expected
-	get "$GV/$1$2"
-	[ "$CODE" = 200 ] && printf '%s' "$BODY" | grep -q "\"value\":\"$3\""
-}
-wait_for "queue_depth served" 20 value_is queue_depth '?labelSelector=queue%3Dorders' 37
+wait_for "queue_depth served" 20 value_is 'queue_depth?labelSelector=queue%3Dorders' 37
 get "$GV/queue_depth?labelSelector=queue%3Dorders"
 contains "labels from prometheus" '"metricLabels":{"instance":"127.0.0.1:' "$BODY"
 contains "selector matched in memory" '"queue":"orders"' "$BODY"
 check "one series for orders" 1 "$(printf '%s' "$BODY" | grep -o metricName | wc -l)"
-wait_for "sum served" 20 value_is depth_strict '' 42
-wait_for "stable served" 20 value_is depth_stable '' 42
+wait_for "sum served" 20 value_is depth_strict 42
+wait_for "stable served" 20 value_is depth_stable 42
 
 # the same query at another interval is its own fetch: depth_strict's polls
 # (every second) do not feed depth_hourly, whose ring is sized for an hour
@@ -88,7 +84,7 @@ check "the hourly metric was polled once" 1 "$(fetches_of depth_hourly)"
 
 # the source changes, the served value follows
 printf 'queue_depth{queue="orders"} 50\nqueue_depth{queue="invoices"} 5\n' >"$TMP/metrics.txt"
-wait_for "new value served" 30 value_is queue_depth '?labelSelector=queue%3Dorders' 50
+wait_for "new value served" 30 value_is 'queue_depth?labelSelector=queue%3Dorders' 50
 
 # templated: the first request creates the subscription and is answered at once
 get "$GV/depth_by_queue?labelSelector=queue%3Dorders"
@@ -132,7 +128,7 @@ check "a dropped subscription is recreated on request" 200 "$CODE"
 
 # a fall is held by the 10m down window
 printf 'queue_depth{queue="orders"} 10\nqueue_depth{queue="invoices"} 5\n' >"$TMP/metrics.txt"
-wait_for "fall reaches the strict metric" 30 value_is depth_strict '' 15
+wait_for "fall reaches the strict metric" 30 value_is depth_strict 15
 get "$GV/depth_stable"
 contains "fall held by the down window" '"value":"55"' "$BODY"
 
@@ -148,7 +144,7 @@ printf '  - name: added_later\n    source: prom\n    query: sum(queue_depth)\n  
 cp "$TMP/config2.yaml" "$TMP/config.yaml"
 state_mtime=$(stat -c %y "$TMP/state.bin")
 kill -HUP "$SW_PID"
-wait_for "reload" 10 value_is added_later '' 15
+wait_for "reload" 10 value_is added_later 15
 get "$GV/depth_stable"
 contains "state kept across reload" '"value":"55"' "$BODY"
 
@@ -159,7 +155,7 @@ saved_since_reload() { [ "$(stat -c %y "$TMP/state.bin")" != "$state_mtime" ]; }
 wait_for "state saved after the reload" 10 saved_since_reload
 kill -9 "$SW_PID"; wait "$SW_PID" 2>/dev/null
 start_scalewise "$BIN" "$TMP/config.yaml" || exit 1
-wait_for "killed after a reload: the down window comes back from the state file" 20 value_is depth_stable '' 55
+wait_for "killed after a reload: the down window comes back from the state file" 20 value_is depth_stable 55
 if grep -q '"msg":"warm start","query":"sum(queue_depth)"' "$TMP/server.log"; then
 	bad "killed after a reload: the carried-over series were not in the state file (warm-started instead)"
 else
@@ -172,7 +168,7 @@ strict_down() { get "$GV/depth_strict"; [ "$CODE" = 503 ]; }
 wait_for "strict metric fails" 20 strict_down
 contains "503 names the cause" 'cannot reach' "$BODY"
 contains "503 is a Status" '"reason":"ServiceUnavailable","code":503}' "$BODY"
-wait_for "fallback after maxAge" 20 value_is depth_fallback '' 7
+wait_for "fallback after maxAge" 20 value_is depth_fallback 7
 get /metrics
 contains "errors counted" 'scalewise_metric_fetch_errors_total{metric="depth_strict",reason="source"}' "$BODY"
 breaker_open() { get /metrics; printf '%s' "$BODY" | grep -q 'scalewise_source_circuit_state{source="prom"} [12]'; }
@@ -180,15 +176,15 @@ wait_for "circuit opens" 20 breaker_open
 
 # Prometheus comes back on the same port with its data: recovery
 start_prometheus "$(cat "$TMP/target.port")" || exit 1
-wait_for "recovered" 60 value_is depth_strict '' 15
-wait_for "fallback metric recovered" 30 value_is depth_fallback '' 15
+wait_for "recovered" 60 value_is depth_strict 15
+wait_for "fallback metric recovered" 30 value_is depth_fallback 15
 
 # restart: the state file brings the stabilisation window back
 kill "$SW_PID"; wait "$SW_PID"; rc=$?
 check "exit 0" 0 "$rc"
 check "state file written" yes "$( [ -s "$TMP/state.bin" ] && echo yes)"
 start_scalewise "$BIN" "$TMP/config.yaml" || exit 1
-wait_for "served after restart" 20 value_is depth_strict '' 15
+wait_for "served after restart" 20 value_is depth_strict 15
 get "$GV/depth_stable"
 contains "down window restored from the state file" '"value":"55"' "$BODY"
 contains "state file read" '"msg":"state file read"' "$(cat "$TMP/server.log")"
@@ -205,8 +201,8 @@ start_scalewise "$BIN" "$TMP/config.yaml" || exit 1
 contains "corrupt state ignored" 'state file ignored' "$(cat "$TMP/server.log")"
 # without state, the warm start fills the 10m down window from Prometheus' history:
 # the served value is the highest of the last 10 minutes, not the cold 15
-wait_for "warm-started value" 20 value_is depth_stable '' 55
+wait_for "warm-started value" 20 value_is depth_stable 55
 contains "warm start logged" '"msg":"warm start","query":"sum(queue_depth)"' "$(cat "$TMP/server.log")"
-wait_for "strict metric after restart" 20 value_is depth_strict '' 15
+wait_for "strict metric after restart" 20 value_is depth_strict 15
 
 finish e2e-prometheus

@@ -57,10 +57,6 @@ check "config with a redis source is valid (the redis scaler is registered)" 0 $
 start_scalewise "$BIN" "$TMP/config.yaml" || { finish e2e-redis; exit 1; }
 GV=/apis/external.metrics.k8s.io/v1beta1/namespaces/default
 
-value_is() { # metric expected
-	get "$GV/$1"
-	[ "$CODE" = 200 ] && printf '%s' "$BODY" | grep -q "\"value\":\"$2\""
-}
 
 # nothing pushed yet: a missing list is 0, as Redis answers
 wait_for "empty list served as 0" 20 value_is orders_backlog 0
