@@ -38,6 +38,17 @@ int jsonhttp_url_check(const char *url, const char *what, char *err, size_t errl
 	return 0;
 }
 
+int jsonhttp_emit(const struct jsonhttp_state *st, const struct sw_request *req, double v, struct sw_batch *out,
+		  char *err, size_t errlen)
+{
+	int64_t ts = req->now_ms > 0 ? req->now_ms : st->host->now_ms();
+	if (st->host->batch_add(out, v, ts, NULL, 0)) {
+		snprintf(err, errlen, "the sample was refused");
+		return ERR_ANSWER;
+	}
+	return 0;
+}
+
 int jsonhttp_blame(long status)
 {
 	return status >= 500 || status == 408 || status == 429 ? ERR_SOURCE : ERR_ANSWER;

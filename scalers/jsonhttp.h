@@ -32,6 +32,11 @@ struct jsonhttp_state {
 	char *base;
 };
 
+/* Adds v, unlabelled, at the request's time (the host's clock when it has
+ * none) to out: 0, or SW_FETCH_ANSWER_ERROR with a message. */
+int jsonhttp_emit(const struct jsonhttp_state *st, const struct sw_request *req, double v, struct sw_batch *out,
+		  char *err, size_t errlen);
+
 /* The shared open op: checks the source's url (required unless url_optional),
  * makes the client. 0, or -1 with a message and st untouched. */
 int jsonhttp_open(struct jsonhttp_state *st, const struct http_source_params *p, bool url_optional,

@@ -172,11 +172,7 @@ static int njs_fetch(void *state, const void *source_params, const struct sw_req
 			snprintf(err, errlen, "'%s': %s", shown, msg);
 			rc = ERR_ANSWER;
 		} else {
-			int64_t ts = req->now_ms > 0 ? req->now_ms : st->host->now_ms();
-			if (st->host->batch_add(out, v, ts, NULL, 0)) {
-				snprintf(err, errlen, "the sample was refused");
-				rc = ERR_ANSWER;
-			}
+			rc = jsonhttp_emit(st, req, v, out, err, errlen);
 		}
 		cJSON_Delete(root);
 	}

@@ -376,12 +376,7 @@ static int rmq_fetch(void *state, const void *source_params, const struct sw_req
 	plan_release(&pl);
 	if (rc)
 		return rc;
-	int64_t ts = req->now_ms > 0 ? req->now_ms : st->host->now_ms();
-	if (st->host->batch_add(out, v, ts, NULL, 0)) {
-		snprintf(err, errlen, "the sample was refused");
-		return ERR_ANSWER;
-	}
-	return 0;
+	return jsonhttp_emit(st, req, v, out, err, errlen);
 }
 
 static void rmq_close(void *state)
