@@ -21,6 +21,18 @@
  * function of the ring, so a restored state rebuilds it and then behaves
  * bit for bit as the saved one would have.
  *
+ * Samples faster than the ring was sized for evict entries still inside a
+ * stabilisation window. When such an entry is its deque's front (the
+ * window's max for down, min for up), it is kept as that window's carry:
+ * one (value, time) pair, 16 bytes, right after the struct and present only
+ * when the window is set. A second such eviction while the carry is still
+ * inside merges into it conservatively: the extreme of both values, the
+ * newer time (both are inside the window; keeping the extreme at the newer
+ * time may hold it longer than exact, never shorter, and exactness would
+ * need a list as long as the overflow). The carry is state, not a function
+ * of the ring: saved and restored as is (blob version 2). Its time is an
+ * int64, so the ts_base move does not touch it.
+ *
  * Sample times are only ever compared with a window ending at the newest
  * one. When every window of the shape is at most TS_SPAN (2^31 ms, 24.8
  * days) long, the ring keeps them as 32-bit offsets from ts_base, which
@@ -63,6 +75,16 @@ struct mdeque {
 /* The arrays that may follow the struct, in this order (8-byte ones first). */
 enum arr { A_TS64, A_RAW, A_REC, A_SORTED, A_TS32, A_EXT, A_UP, A_DOWN, A_COUNT };
 
+/* A ring entry evicted while inside its stabilisation window: see the top. */
+struct carry {
+	double v;
+	int64_t ts;
+};
+
+/* Bits of pipeline_state.carries: the window's carry is live. */
+#define CARRY_UP 1u
+#define CARRY_DOWN 2u
+
 struct pipeline_state {
 	uint32_t cap;           /* ring capacity, also each deque's */
 	uint32_t head, n;       /* ring: n entries, the oldest at head */
@@ -76,6 +98,7 @@ struct pipeline_state {
 	uint8_t arrays;         /* 1 << enum arr for each array present */
 	bool has_value;         /* a good sample has been taken */
 	bool failing;
+	uint8_t carries;        /* CARRY_UP / CARRY_DOWN: that carry is live */
 
 	int64_t ts_base;        /* A_TS32: times are offsets from this */
 	double last_raw, last_smoothed;
@@ -107,6 +130,7 @@ static struct pipeline_msg oom_msg = {
 
 _Static_assert(sizeof(struct pipeline_state) % sizeof(int64_t) == 0,
                "arrays after the struct must stay 8-byte aligned");
+_Static_assert(sizeof(struct carry) == 16, "a carry costs 16 bytes per window");
 
 static bool is_window_method(enum smooth_method m)
 {
@@ -441,11 +465,19 @@ static size_t arr_elem(const struct pipeline_state *st, enum arr k)
 	}
 }
 
+/* Bytes of the carries between the struct and the arrays: one per window set. */
+static size_t carry_bytes(const struct pipeline_state *st)
+{
+	return sizeof(struct carry) *
+	       ((st->arrays >> A_UP & 1u) + (st->arrays >> A_DOWN & 1u));
+}
+
 /* Where array k starts; with k = A_COUNT, the allocation's size. The arrays
- * follow the struct in enum order: 8-byte ones, the 4-byte one, positions. */
+ * follow the struct and its carries in enum order: 8-byte ones, the 4-byte
+ * one, positions. */
 static size_t arr_offset(const struct pipeline_state *st, enum arr k)
 {
-	size_t off = sizeof *st;
+	size_t off = sizeof *st + carry_bytes(st);
 	for (int i = 0; i < (int)k; i++)
 		if (st->arrays & 1u << i)
 			off += st->cap * arr_elem(st, (enum arr)i);
@@ -648,6 +680,52 @@ static void dq_forget(struct pipeline_state *st, enum arr k, uint32_t p)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Carries: window extremes the ring had to evict                           */
+
+static unsigned carry_bit(enum arr k)
+{
+	return k == A_UP ? CARRY_UP : CARRY_DOWN;
+}
+
+/* The carry of stabilisation window k (A_UP or A_DOWN, which must be set). */
+static struct carry *carry_of(const struct pipeline_state *st, enum arr k)
+{
+	assert(st->arrays & 1u << k);
+	size_t i = k == A_DOWN && st->arrays & 1u << A_UP;
+	return (struct carry *)((unsigned char *)(uintptr_t)st + sizeof *st) + i;
+}
+
+/* Drops window k's carry once it is w or more older than newest. */
+static void carry_expire(struct pipeline_state *st, enum arr k, int64_t newest, int64_t w)
+{
+	if (st->carries & carry_bit(k) && aged_out(newest, carry_of(st, k)->ts, w))
+		st->carries &= ~carry_bit(k);
+}
+
+/*
+ * Ring position p is about to be reused for a sample at newest. When it is
+ * window k's extreme (the deque's front) and still inside the window, it
+ * becomes the carry, merged into a live one: the extreme of both, at the
+ * newer time (p's: evictions go oldest first).
+ */
+static void carry_keep(struct pipeline_state *st, enum arr k, uint32_t p, int64_t newest, int64_t w)
+{
+	if (!(st->arrays & 1u << k) || dq_of(st, k)->n == 0 || dq_front(st, k) != p)
+		return;
+	int64_t ts = ts_at(st, p);
+	if (aged_out(newest, ts, w))
+		return;
+	double v = REC(st)[p];
+	struct carry *c = carry_of(st, k);
+	carry_expire(st, k, newest, w);
+	if (st->carries & carry_bit(k) && (k == A_DOWN ? c->v > v : c->v < v))
+		v = c->v;
+	c->v = v;
+	c->ts = ts;
+	st->carries |= carry_bit(k);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Smoothing window                                                          */
 
 static void ksum_add(double *sum, double *comp, double x)
@@ -795,13 +873,20 @@ static double window_value(const struct pipeline_cfg *cfg, const struct pipeline
 /* ------------------------------------------------------------------------ */
 /* Step                                                                      */
 
-/* Stores a sample in the ring, evicting the oldest when full; returns its position. */
-static uint32_t ring_push(struct pipeline_state *st, double value, int64_t ts)
+/*
+ * Stores a sample in the ring, evicting the oldest when full; returns its
+ * position. An evicted stabilisation extreme still inside its window
+ * becomes that window's carry.
+ */
+static uint32_t ring_push(const struct pipeline_cfg *cfg, struct pipeline_state *st, double value,
+                          int64_t ts)
 {
 	if (st->n == st->cap) {
 		uint32_t old = st->head;
 		if (st->arrays & 1u << A_RAW && st->win_n == st->n)
 			window_drop_oldest(st);
+		carry_keep(st, A_UP, old, ts, cfg->up_ms);
+		carry_keep(st, A_DOWN, old, ts, cfg->down_ms);
 		dq_forget(st, A_UP, old);
 		dq_forget(st, A_DOWN, old);
 		st->head = wrap(st->head + 1, st->cap);
@@ -863,11 +948,17 @@ static double stabilise(const struct pipeline_cfg *cfg, struct pipeline_state *s
 		dq_push(st, A_UP, recs, p, false);
 		dq_expire(st, A_UP, ts, cfg->up_ms);
 		up_low = recs[dq_front(st, A_UP)];
+		carry_expire(st, A_UP, ts, cfg->up_ms);
+		if (st->carries & CARRY_UP && carry_of(st, A_UP)->v < up_low)
+			up_low = carry_of(st, A_UP)->v;
 	}
 	if (cfg->down_ms > 0) {
 		dq_push(st, A_DOWN, recs, p, true);
 		dq_expire(st, A_DOWN, ts, cfg->down_ms);
 		down_high = recs[dq_front(st, A_DOWN)];
+		carry_expire(st, A_DOWN, ts, cfg->down_ms);
+		if (st->carries & CARRY_DOWN && carry_of(st, A_DOWN)->v > down_high)
+			down_high = carry_of(st, A_DOWN)->v;
 	}
 	if (!st->has_value)
 		return rec;
@@ -903,7 +994,7 @@ void pipeline_step(const struct pipeline_cfg *cfg, struct pipeline_state *st, do
 	if (value == 0)
 		value = 0.0; /* -0 is 0: keeps sorted windows and saved states exact */
 
-	uint32_t p = ring_push(st, value, sample_ts_ms);
+	uint32_t p = ring_push(cfg, st, value, sample_ts_ms);
 	double sm = smooth(cfg, st, p, value, sample_ts_ms, prev_ts);
 	st->held = stabilise(cfg, st, p, sm, sample_ts_ms);
 	st->last_raw = value;
@@ -1019,7 +1110,7 @@ void pipeline_served(const struct pipeline_cfg *cfg, const struct pipeline_state
 /* Persistence                                                               */
 
 /*
- * Blob, version 1, little-endian:
+ * Blob, version 2, little-endian:
  *   "SWPL" u32 version, u32 total length
  *   shape: u8 method, i64 halfLife, i64 window, f64 q, i64 up, i64 down, i64 interval
  *   u8 flags (1 has_value, 2 failing)
@@ -1028,10 +1119,14 @@ void pipeline_served(const struct pipeline_cfg *cfg, const struct pipeline_state
  *   i64 fail_since, u16 err length, err bytes
  *   u32 count, then count entries oldest first: i64 ts [, f64 raw] [, f64 rec]
  *     (raw for window methods, rec when a stabilisation window is set)
+ *   u8 carries (CARRY_UP, CARRY_DOWN), then for each one set, up first:
+ *     f64 value, i64 ts
  *   u32 CRC-32 (IEEE) of everything before it
+ * Version 1 is the same without the carries (not even their byte): it is
+ * still read, as a state without carries, so an upgrade keeps the windows.
  */
 #define BLOB_MAGIC "SWPL"
-#define BLOB_VERSION 1u
+#define BLOB_VERSION 2u
 #define BLOB_FLAG_VALUE 1u
 #define BLOB_FLAG_FAILING 2u
 
@@ -1103,14 +1198,21 @@ static size_t entry_size(const struct pipeline_state *st)
 	return 8 + (st->arrays & 1u << A_RAW ? 8 : 0) + (st->arrays & 1u << A_REC ? 8 : 0);
 }
 
-#define BLOB_FIXED (4 + 4 + 4 + 49 + 1 + 5 * 8 + 2 * 8 + 4 + 8 + 2 + 4 + 4)
+#define BLOB_FIXED_V1 (4 + 4 + 4 + 49 + 1 + 5 * 8 + 2 * 8 + 4 + 8 + 2 + 4 + 4)
+#define BLOB_FIXED (BLOB_FIXED_V1 + 1)
+
+static unsigned carry_count(unsigned carries)
+{
+	return (carries & CARRY_UP ? 1u : 0u) + (carries & CARRY_DOWN ? 1u : 0u);
+}
 
 int pipeline_state_save(const struct pipeline_state *st, const struct pipeline_cfg *cfg,
                         unsigned char **buf, size_t *len)
 {
 	assert(state_fits(st, cfg));
 	size_t elen = st->err ? st->err->len : 0;
-	size_t total = BLOB_FIXED + elen + (size_t)st->n * entry_size(st);
+	size_t total = BLOB_FIXED + elen + (size_t)st->n * entry_size(st) +
+	               carry_count(st->carries) * sizeof(struct carry);
 	*buf = NULL;
 	*len = 0;
 	unsigned char *p = malloc(total);
@@ -1154,6 +1256,13 @@ int pipeline_state_save(const struct pipeline_state *st, const struct pipeline_c
 			put_f64(&w, raw[pos]);
 		if (rec)
 			put_f64(&w, rec[pos]);
+	}
+	put_uint(&w, st->carries, 1);
+	for (enum arr k = A_UP; k <= A_DOWN; k++) {
+		if (!(st->carries & carry_bit(k)))
+			continue;
+		put_f64(&w, carry_of(st, k)->v);
+		put_uint(&w, (uint64_t)carry_of(st, k)->ts, 8);
 	}
 	put_uint(&w, crc32_ieee(p, w.off), 4);
 	assert(w.off == total);
@@ -1234,6 +1343,35 @@ static void state_rebuild(const struct pipeline_cfg *cfg, struct pipeline_state 
 		dq_expire(st, A_DOWN, newest, cfg->down_ms);
 }
 
+/*
+ * Reads the carries of a version 2 blob into tmp, whose count ring entries
+ * (newest at newest) are read. A live carry was evicted from a full ring
+ * while inside its window, and is dropped once it leaves it: a carry of a
+ * window the shape lacks, outside its window, not older than the ring's
+ * oldest entry or not finite is refused (-1).
+ */
+static int blob_carries(const struct pipeline_cfg *cfg, struct pipeline_state *tmp, struct rbuf *r,
+                        uint64_t count, int64_t newest)
+{
+	unsigned carries = (unsigned)get_uint(r, 1);
+	unsigned have = (tmp->arrays & 1u << A_UP ? CARRY_UP : 0) |
+	                (tmp->arrays & 1u << A_DOWN ? CARRY_DOWN : 0);
+	if (r->bad || carries & ~have || (carries && count != tmp->cap))
+		return -1;
+	for (enum arr k = A_UP; k <= A_DOWN; k++) {
+		if (!(carries & carry_bit(k)))
+			continue;
+		struct carry *c = carry_of(tmp, k);
+		c->v = get_f64(r);
+		c->ts = get_i64(r);
+		int64_t w = k == A_UP ? cfg->up_ms : cfg->down_ms;
+		if (r->bad || !isfinite(c->v) || c->ts >= ts_at(tmp, 0) || aged_out(newest, c->ts, w))
+			return -1;
+	}
+	tmp->carries = (uint8_t)carries;
+	return 0;
+}
+
 /* Parses the blob into tmp (a fresh state of the cfg's shape); -1 with a message. */
 static int blob_parse(const struct pipeline_cfg *cfg, struct pipeline_state *tmp, const unsigned char *buf,
                       size_t len, char *err, size_t n)
@@ -1246,16 +1384,17 @@ static int blob_parse(const struct pipeline_cfg *cfg, struct pipeline_state *tmp
 	uint64_t version = get_uint(&r, 4);
 	if (r.bad)
 		return fail_msg(err, n, "state blob truncated: %zu bytes", len);
-	if (version != BLOB_VERSION)
-		return fail_msg(err, n, "state blob: version %llu is not supported (this build reads %u)",
+	if (version != 1 && version != BLOB_VERSION)
+		return fail_msg(err, n, "state blob: version %llu is not supported (this build reads 1 and %u)",
 		                (unsigned long long)version, BLOB_VERSION);
+	size_t fixed = version == 1 ? BLOB_FIXED_V1 : BLOB_FIXED;
 	uint64_t total = get_uint(&r, 4);
 	if (r.bad)
 		return fail_msg(err, n, "state blob truncated: %zu bytes", len);
 	if (total > len)
 		return fail_msg(err, n, "state blob truncated: %zu of %llu bytes", len,
 		                (unsigned long long)total);
-	if (total != len || total < BLOB_FIXED)
+	if (total != len || total < fixed)
 		return fail_msg(err, n, "state blob corrupt: length %zu, header says %llu", len,
 		                (unsigned long long)total);
 	uint32_t crc = (uint32_t)buf[len - 4] | (uint32_t)buf[len - 3] << 8 |
@@ -1307,8 +1446,9 @@ static int blob_parse(const struct pipeline_cfg *cfg, struct pipeline_state *tmp
 	r.off += elen;
 
 	uint64_t count = get_uint(&r, 4);
-	if (r.bad || count > tmp->cap || (count > 0) != tmp->has_value ||
-	    (r.len - r.off) / entry_size(tmp) < count)
+	size_t tail = fixed - BLOB_FIXED_V1; /* the carries' byte, after the entries */
+	if (r.bad || count > tmp->cap || (count > 0) != tmp->has_value || r.len - r.off < tail ||
+	    (r.len - r.off - tail) / entry_size(tmp) < count)
 		return fail_msg(err, n, "state blob corrupt: bad sample count %llu (ring holds %u)",
 		                (unsigned long long)count, tmp->cap);
 	if (tmp->has_value && (!isfinite(tmp->last_raw) || !isfinite(tmp->last_smoothed) ||
@@ -1333,6 +1473,8 @@ static int blob_parse(const struct pipeline_cfg *cfg, struct pipeline_state *tmp
 			return fail_msg(err, n, "state blob corrupt: bad sample %u", i);
 		prev = t;
 	}
+	if (version > 1 && blob_carries(cfg, tmp, &r, count, newest) != 0)
+		return fail_msg(err, n, "state blob corrupt: bad carry");
 	if (r.bad || r.off != r.len)
 		return fail_msg(err, n, "state blob corrupt: %zu bytes left over", r.len - r.off);
 	if (count > 0 && prev != newest)

@@ -28,8 +28,18 @@
  * 1. ring: the newest samples (value, time) sized from the longest window
  *    and the poll interval: ceil(W / interval) plus an eighth plus 2 for
  *    jitter, at most PIPELINE_MAX_SAMPLES. When samples arrive faster than
- *    that, the oldest are dropped even while inside a window (the window
- *    then holds the newest `capacity` samples).
+ *    that, the oldest are dropped even while inside a window: the smoothing
+ *    window then holds the newest `capacity` samples. A stabilisation window
+ *    keeps its extreme: a dropped recommendation that is the max of the down
+ *    window (the min of the up window) while still inside it is carried and
+ *    counts until it leaves the window. A window has one carry: a second
+ *    such value merges into it as the larger (up: smaller) of the two, at
+ *    the newer one's time. So downHigh (step 3) is never below the largest
+ *    recommendation of the last `down`, upLow never above the smallest of
+ *    the last `up`, whatever the timing; under such overflow a value may be
+ *    held longer than its window (while the ring keeps dropping window
+ *    extremes), never shorter. Exact would need a list as long as the
+ *    overflow; a carry is 16 bytes per window set.
  * 2. smoothing (the "recommendation"):
  *    none     the raw value;
  *    ema      time-aware: alpha = 1 - 2^(-dt/halfLife), dt the gap to the
@@ -220,11 +230,14 @@ void pipeline_served(const struct pipeline_cfg *cfg, const struct pipeline_state
  * Persistence for --state-file. Save writes a self-describing little-endian
  * blob: magic, format version, the cfg's shape (method and its settings,
  * stabilisation windows, interval), the ring, the ema and running-sum state,
- * the served value and the failure (since, message), and a CRC-32. *buf is
- * malloc'd (caller frees); returns 0, or -1 when out of memory (*buf NULL).
+ * the served value and the failure (since, message), the stabilisation
+ * windows' carries, and a CRC-32. *buf is malloc'd (caller frees); returns
+ * 0, or -1 when out of memory (*buf NULL).
  *
- * Load checks everything before it changes anything: a blob that is not
- * ours, of another version, truncated, corrupt, or saved under a different
+ * Save writes version 2; load reads 2 and 1 (saved before the carries: it
+ * loads as a state without carries). Load checks everything before it
+ * changes anything: a blob that is not ours, of another version,
+ * truncated, corrupt, or saved under a different
  * shape (the message names the key that changed, e.g. "smoothing.window
  * changed since the state was saved (5m then, 10m now)") returns -1 with a
  * message in err and leaves st exactly as it was. On success st continues

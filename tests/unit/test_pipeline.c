@@ -882,7 +882,7 @@ static void test_error_text_bounded(void **unused)
 	assert_int_equal(pipeline_state_save(st, &c, &blob, &len), 0);
 	assert_int_equal(blob[130] | blob[131] << 8, 254);
 	assert_memory_equal(blob + 132, u, 254);
-	assert_int_equal(len, 132 + 254 + 4 + 4); /* then the count (0) and the CRC */
+	assert_int_equal(len, 132 + 254 + 4 + 1 + 4); /* then the count (0), no carries, the CRC */
 	free(blob);
 
 	/* a short message is kept whole */
@@ -1005,18 +1005,20 @@ static void test_shared_message_restored(void **unused)
 /* Sample times kept as 32-bit offsets (windows up to 2^31 ms)                */
 
 /* The times of a saved state's ring, oldest first; entries are esize bytes
- * (time first) and end before the CRC. Returns the count. */
+ * (time first) and end before the carries' byte (none here) and the CRC.
+ * Returns the count. */
 static uint32_t blob_times(const struct pipeline_cfg *c, const struct pipeline_state *st, size_t esize,
                            int64_t *out, uint32_t max)
 {
 	unsigned char *blob = NULL;
 	size_t len = 0;
 	assert_int_equal(pipeline_state_save(st, c, &blob, &len), 0);
+	assert_int_equal(blob[len - 5], 0); /* no carries */
 	uint32_t count = 0;
-	/* the entries are the last bytes before the CRC, the count just before
-	 * them: the largest n whose preceding u32 says n */
+	/* the entries are the last bytes before the carries' byte, the count just
+	 * before them: the largest n whose preceding u32 says n */
 	for (uint32_t n = 0; n <= max; n++) {
-		size_t at = len - 4 - (size_t)n * esize;
+		size_t at = len - 5 - (size_t)n * esize;
 		if (at < 4)
 			break;
 		uint32_t cn = (uint32_t)blob[at - 4] | (uint32_t)blob[at - 3] << 8 |
@@ -1348,8 +1350,8 @@ static void test_load_rejects_bad_blobs(void **unused)
 	b[0] = 'X';
 	expect_rejected(&c, dst, b, len, "not a pipeline state");
 	memcpy(b, blob, len);
-	b[4] = 2;
-	expect_rejected(&c, dst, b, len, "version 2 is not supported (this build reads 1)");
+	b[4] = 3;
+	expect_rejected(&c, dst, b, len, "version 3 is not supported (this build reads 1 and 2)");
 	free(b);
 	free(blob);
 	pipeline_state_free(src);
@@ -1370,7 +1372,7 @@ static void test_load_rejects_sealed_nonsense(void **unused)
 	assert_int_equal(pipeline_state_save(src, &c, &blob, &len), 0);
 	unsigned char *b = malloc(len);
 	assert_non_null(b);
-	size_t entries = len - 4 - 3 * 16; /* 3 entries of (ts, raw) end before the CRC */
+	size_t entries = len - 4 - 1 - 3 * 16; /* 3 entries of (ts, raw), the carries' byte, the CRC */
 	size_t count_at = entries - 4;
 	assert_int_equal(blob[count_at], 3);
 
