@@ -1605,46 +1605,353 @@ static void test_long_wide_positions(void **unused)
 }
 
 /*
- * The down window's promise with irregular samples: with stabilization.down
- * = W (and no smoothing) the served value is never below the largest raw
- * value of the last W seconds. Gaps are drawn from [0.9, 4] intervals, so a
- * 10-minute window at 15 s holds at most 45 samples: the ring's slack (40 +
- * 5 + 2 = 47) is what keeps that maximum in it.
+ * The windows' promise with irregular samples: with stabilization.down = W
+ * (and no smoothing) the served value is never below the largest raw value
+ * of the last W seconds; with stabilization.up = W never above the smallest.
+ * fast = false: gaps mostly of 0.9 intervals, now and then up to 4, so a
+ * 10-minute window at 15 s holds at most 45 samples and the ring's slack
+ * (40 + 5 + 2 = 47) keeps every one: the served value is that extreme
+ * exactly. fast = true: bursts of gaps down to 50 ms put far more samples in
+ * a window than the ring holds; the extremes it evicts while inside their
+ * window are carried, which may hold them longer, never shorter.
  */
-static void test_down_window_irregular(void **unused)
+static void window_irregular(bool down, bool fast)
 {
 	struct pipeline_cfg c = cfg_of(SMOOTH_NONE);
-	c.down_ms = SEC(600);
+	if (down)
+		c.down_ms = SEC(600);
+	else
+		c.up_ms = SEC(600);
+	const int64_t w = down ? c.down_ms : c.up_ms;
 	struct pipeline_state *st = state_of(&c);
 	enum { N = 20000 };
 	int64_t *ts = malloc(N * sizeof *ts);
 	double *val = malloc(N * sizeof *val);
 	assert_non_null(ts);
 	assert_non_null(val);
-	uint64_t seed = 99;
+	uint64_t seed = fast ? 4242 : 99;
 	int64_t t = T0;
-	int most = 0;
+	int most = 0, held_longer = 0;
 	for (int k = 0; k < N; k++) {
 		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-		/* mostly 13.5 .. 14 s, now and then up to a minute */
-		t += (seed >> 60) ? 13500 + (int64_t)((seed >> 33) % 501) : 14000 + (int64_t)((seed >> 33) % 46001);
+		if (!fast) /* mostly 13.5 .. 14 s, now and then up to a minute */
+			t += (seed >> 60) ? 13500 + (int64_t)((seed >> 33) % 501)
+			                  : 14000 + (int64_t)((seed >> 33) % 46001);
+		else if (k / 500 % 2) /* 500 samples 50 ms .. 2 s apart, 500 at 5 .. 60 s */
+			t += 50 + (int64_t)((seed >> 33) % 1951);
+		else
+			t += 5000 + (int64_t)((seed >> 33) % 55001);
 		ts[k] = t;
 		val[k] = (double)((seed >> 13) % 1000);
 		double served = fed(&c, st, val[k], t);
 		double want = val[k];
 		int n = 1;
-		for (int j = k - 1; j >= 0 && t - ts[j] < c.down_ms; j--, n++)
-			want = fmax(want, val[j]);
+		for (int j = k - 1; j >= 0 && t - ts[j] < w; j--, n++)
+			want = down ? fmax(want, val[j]) : fmin(want, val[j]);
 		if (n > most)
 			most = n;
-		if (served < want)
-			fail_msg("step %d: served %g, below %g, the largest raw value of the last 10m", k, served, want);
-		assert_same(served, want); /* no up window: it is that maximum */
+		if (down ? served < want : served > want)
+			fail_msg("step %d: served %g, %s %g, the %s raw value of the last 10m", k, served,
+			         down ? "below" : "above", want, down ? "largest" : "smallest");
+		if (!fast)
+			assert_same(served, want); /* no other window: it is that extreme */
+		held_longer += served != want;
 	}
-	assert_true(most >= 44); /* the draw did put more samples in a window than W / interval + 2 */
+	if (fast) {
+		assert_true(most > 200); /* the ring (47) overflowed, by far */
+		assert_true(held_longer < N / 50); /* conservative, not stuck (91 and 171 here) */
+	} else {
+		assert_true(most >= 44); /* more samples in a window than W / interval + 2 */
+	}
 	free(ts);
 	free(val);
 	pipeline_state_free(st);
+}
+
+static void test_down_window_irregular(void **unused)
+{
+	window_irregular(true, false);
+}
+
+static void test_windows_overflowing_ring(void **unused)
+{
+	window_irregular(true, true);
+	window_irregular(false, true);
+}
+
+/*
+ * Down 60 s at 15 s: a ring of 4 + 0 + 2 = 6. A 100 at 0 s, then 10 every
+ * second: the 100 leaves the ring at 6 s, 54 s before it leaves the window.
+ * It is served until it is 60 s old (59 s: inside; 60 s: outside).
+ */
+static void test_down_carry_hand(void **unused)
+{
+	struct pipeline_cfg c = cfg_of(SMOOTH_NONE);
+	c.down_ms = SEC(60);
+	struct pipeline_state *st = state_of(&c);
+	assert_same(fed(&c, st, 100, T0), 100);
+	for (int i = 1; i <= 59; i++)
+		assert_same(fed(&c, st, 10, T0 + SEC(i)), 100);
+	assert_same(fed(&c, st, 10, T0 + SEC(60)), 10);
+	assert_same(fed(&c, st, 10, T0 + SEC(61)), 10);
+	pipeline_state_free(st);
+
+	/*
+	 * 100 at 0 s, 80 at 1 s, then 10s: both leave the ring inside the window
+	 * (at 6 s and 7 s) and merge into one carry, 100 at 1 s. Exact would be
+	 * 100 up to 59 s, 80 at 60 s, 10 from 61 s; the carry serves 100 at
+	 * 60 s too (one second longer, never shorter), then 10.
+	 */
+	st = state_of(&c);
+	fed(&c, st, 100, T0);
+	assert_same(fed(&c, st, 80, T0 + SEC(1)), 100);
+	for (int i = 2; i <= 60; i++)
+		assert_same(fed(&c, st, 10, T0 + SEC(i)), 100);
+	assert_same(fed(&c, st, 10, T0 + SEC(61)), 10);
+	pipeline_state_free(st);
+
+	/* a carry that left its window before the next eviction is not merged */
+	st = state_of(&c);
+	fed(&c, st, 100, T0);
+	for (int i = 1; i <= 59; i++)
+		fed(&c, st, 10, T0 + SEC(i));
+	assert_same(fed(&c, st, 50, T0 + SEC(70)), 50);
+	for (int i = 71; i <= 129; i++)
+		assert_same(fed(&c, st, 10, T0 + SEC(i)), 50);
+	assert_same(fed(&c, st, 10, T0 + SEC(130)), 10);
+	pipeline_state_free(st);
+}
+
+/* The same for the up window's minimum: a 10 at 0 s, then 100 every second. */
+static void test_up_carry_hand(void **unused)
+{
+	struct pipeline_cfg c = cfg_of(SMOOTH_NONE);
+	c.up_ms = SEC(60);
+	struct pipeline_state *st = state_of(&c);
+	assert_same(fed(&c, st, 10, T0), 10);
+	for (int i = 1; i <= 59; i++)
+		assert_same(fed(&c, st, 100, T0 + SEC(i)), 10);
+	assert_same(fed(&c, st, 100, T0 + SEC(60)), 100);
+	pipeline_state_free(st);
+
+	/* 10 at 0 s, 20 at 1 s, then 100s: one carry, 10 at 1 s */
+	st = state_of(&c);
+	fed(&c, st, 10, T0);
+	assert_same(fed(&c, st, 20, T0 + SEC(1)), 10);
+	for (int i = 2; i <= 60; i++)
+		assert_same(fed(&c, st, 100, T0 + SEC(i)), 10);
+	assert_same(fed(&c, st, 100, T0 + SEC(61)), 100);
+	pipeline_state_free(st);
+}
+
+/*
+ * Both windows carry (a 100 and a 10 evicted at 6 s and 7 s); a saved and
+ * restored state keeps them and continues exactly as the original.
+ */
+static void test_carry_save_load(void **unused)
+{
+	struct pipeline_cfg c = cfg_of(SMOOTH_NONE);
+	c.up_ms = SEC(60);
+	c.down_ms = SEC(60);
+	struct pipeline_state *sa = state_of(&c), *sb = state_of(&c);
+	fed(&c, sa, 100, T0);
+	fed(&c, sa, 10, T0 + SEC(1));
+	for (int i = 2; i <= 20; i++)
+		assert_same(fed(&c, sa, 50 + 10 * (i % 2), T0 + SEC(i)), 100);
+	unsigned char *blob = NULL;
+	size_t len = 0;
+	char err[256] = "";
+	assert_int_equal(pipeline_state_save(sa, &c, &blob, &len), 0);
+	assert_int_equal(blob[4], 2);                /* version 2 */
+	assert_int_equal(blob[len - 4 - 32 - 1], 3); /* both carries, before the CRC */
+	feed(&c, sb, 1, T0 - SEC(5));
+	assert_int_equal(pipeline_state_load(sb, &c, blob, len, err, sizeof err), 0);
+
+	struct pipeline_out oa, ob;
+	for (int i = 21; i < 140; i++) {
+		/* 100 ms apart at first (the ring keeps overflowing), then 15 s */
+		int64_t t = i < 100 ? T0 + SEC(20) + 100 * (i - 20) : T0 + SEC(28) + SEC(15) * (i - 99);
+		double v = (double)(i * 37 % 101);
+		oa = feed(&c, sa, v, t);
+		ob = feed(&c, sb, v, t);
+		assert_outs_equal(&oa, &ob, 1);
+		if (i == 21)
+			assert_same(oa.value, 100); /* the carried 100 of 0 s: the ring holds 50s and 60s */
+	}
+	unsigned char *ba = NULL, *bb = NULL;
+	size_t la = 0, lb = 0;
+	assert_int_equal(pipeline_state_save(sa, &c, &ba, &la), 0);
+	assert_int_equal(pipeline_state_save(sb, &c, &bb, &lb), 0);
+	assert_int_equal(la, lb);
+	assert_memory_equal(ba, bb, la);
+	free(ba);
+	free(bb);
+	free(blob);
+	pipeline_state_free(sa);
+	pipeline_state_free(sb);
+}
+
+/* A down carry (100 at 0 s, one at 6 s) in a blob: the offsets of its parts. */
+static void carry_blob(const struct pipeline_cfg *c, unsigned char **blob, size_t *len)
+{
+	struct pipeline_state *st = state_of(c);
+	fed(c, st, 100, T0);
+	for (int i = 1; i <= 10; i++)
+		fed(c, st, 10, T0 + SEC(i));
+	assert_int_equal(pipeline_state_save(st, c, blob, len), 0);
+	pipeline_state_free(st);
+}
+
+/* Carries that cannot be are refused, even under a valid checksum. */
+static void test_load_rejects_bad_carry(void **unused)
+{
+	struct pipeline_cfg c = cfg_of(SMOOTH_NONE);
+	c.down_ms = SEC(60);
+	struct pipeline_state *dst = state_of(&c);
+	feed(&c, dst, 7, T0);
+	unsigned char *blob = NULL;
+	size_t len = 0;
+	carry_blob(&c, &blob, &len);
+	size_t flags = len - 4 - 16 - 1, cv = flags + 1, cts = flags + 9;
+	assert_int_equal(blob[flags], 2); /* the down carry */
+	double v;
+	int64_t t;
+	memcpy(&v, blob + cv, 8);
+	memcpy(&t, blob + cts, 8);
+	assert_same(v, 100);
+	assert_int_equal(t, T0);
+	unsigned char *b = malloc(len);
+	assert_non_null(b);
+
+	/* an up carry in a shape without an up window */
+	memcpy(b, blob, len);
+	b[flags] = 3;
+	reseal(b, len);
+	expect_rejected(&c, dst, b, len, "bad carry");
+	/* not finite */
+	memcpy(b, blob, len);
+	v = INFINITY;
+	memcpy(b + cv, &v, 8);
+	reseal(b, len);
+	expect_rejected(&c, dst, b, len, "bad carry");
+	/* outside its window (60 s before the newest, 10 s) */
+	memcpy(b, blob, len);
+	t = T0 + SEC(10) - SEC(60);
+	memcpy(b + cts, &t, 8);
+	reseal(b, len);
+	expect_rejected(&c, dst, b, len, "bad carry");
+	/* not older than the ring's oldest entry (5 s) */
+	memcpy(b, blob, len);
+	t = T0 + SEC(5);
+	memcpy(b + cts, &t, 8);
+	reseal(b, len);
+	expect_rejected(&c, dst, b, len, "bad carry");
+	/* the carries' byte but no carry (one entry short) */
+	memcpy(b, blob, len);
+	b[flags] = 0;
+	reseal(b, len);
+	expect_rejected(&c, dst, b, len, "corrupt");
+	/* a carry while the ring is not full */
+	struct pipeline_state *part = state_of(&c);
+	fed(&c, part, 100, T0);
+	fed(&c, part, 10, T0 + SEC(1));
+	unsigned char *pb = NULL;
+	size_t pl = 0;
+	assert_int_equal(pipeline_state_save(part, &c, &pb, &pl), 0);
+	unsigned char *p2 = malloc(pl + 16);
+	assert_non_null(p2);
+	memcpy(p2, pb, pl - 5);
+	p2[pl - 5] = 2;
+	v = 100;
+	t = T0 - SEC(1);
+	memcpy(p2 + pl - 4, &v, 8);
+	memcpy(p2 + pl + 4, &t, 8);
+	uint32_t total = (uint32_t)pl + 16;
+	for (int i = 0; i < 4; i++)
+		p2[8 + i] = (unsigned char)(total >> (8 * i));
+	reseal(p2, pl + 16);
+	expect_rejected(&c, dst, p2, pl + 16, "bad carry");
+	/* the same carry with the ring full loads */
+	memcpy(b, blob, len);
+	char err[256] = "";
+	assert_int_equal(pipeline_state_load(dst, &c, b, len, err, sizeof err), 0);
+	assert_same(fed(&c, dst, 10, T0 + SEC(59)), 100);
+	assert_same(fed(&c, dst, 10, T0 + SEC(60)), 10);
+
+	free(p2);
+	free(pb);
+	pipeline_state_free(part);
+	free(b);
+	free(blob);
+	pipeline_state_free(dst);
+}
+
+/*
+ * A version 1 blob (no carries), as the build before carries saved it: none,
+ * up 30 s, down 60 s, interval 15 s, samples 40, 90, 10, 20 at 0, 15, 30,
+ * 45 s. It still loads, and the state then behaves as one fed those samples.
+ */
+static const unsigned char v1_blob[] = {
+	0x53, 0x57, 0x50, 0x4c, 0x01, 0x00, 0x00, 0x00, 0xcc, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x30, 0x75, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x60, 0xea, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x98, 0x3a, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x01, 0xc8, 0x4d, 0x07, 0x34, 0x8f, 0x01, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x34, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x34, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x44, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x04, 0x00, 0x00, 0x00, 0x00, 0x9e, 0x06, 0x34, 0x8f, 0x01, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x44, 0x40, 0x98, 0xd8, 0x06, 0x34,
+	0x8f, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x56, 0x40,
+	0x30, 0x13, 0x07, 0x34, 0x8f, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x24, 0x40, 0xc8, 0x4d, 0x07, 0x34, 0x8f, 0x01, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x34, 0x40, 0x0f, 0x47, 0x6f, 0x7a,
+};
+
+static void test_load_version_1(void **unused)
+{
+	struct pipeline_cfg c = cfg_of(SMOOTH_NONE);
+	c.up_ms = SEC(30);
+	c.down_ms = SEC(60);
+	struct pipeline_state *sa = state_of(&c), *sb = state_of(&c);
+	static const double v[] = {40, 90, 10, 20};
+	for (int i = 0; i < 4; i++)
+		fed(&c, sa, v[i], T0 + SEC(15 * i));
+	char err[256] = "";
+	if (pipeline_state_load(sb, &c, v1_blob, sizeof v1_blob, err, sizeof err) != 0)
+		fail_msg("version 1 blob refused: %s", err);
+
+	struct pipeline_out oa, ob;
+	pipeline_served(&c, sa, T0 + SEC(45), &oa);
+	pipeline_served(&c, sb, T0 + SEC(45), &ob);
+	assert_outs_equal(&oa, &ob, 1);
+	for (int i = 4; i < 40; i++) {
+		int64_t t = T0 + SEC(45) + SEC(i - 3) * (i % 3 ? 1 : 15);
+		oa = feed(&c, sa, (double)(i * 13 % 29), t);
+		ob = feed(&c, sb, (double)(i * 13 % 29), t);
+		assert_outs_equal(&oa, &ob, 1);
+	}
+	/* saved again, it is a version 2 blob, the same as the original's */
+	unsigned char *ba = NULL, *bb = NULL;
+	size_t la = 0, lb = 0;
+	assert_int_equal(pipeline_state_save(sa, &c, &ba, &la), 0);
+	assert_int_equal(pipeline_state_save(sb, &c, &bb, &lb), 0);
+	assert_int_equal(bb[4], 2);
+	assert_int_equal(la, lb);
+	assert_memory_equal(ba, bb, la);
+	free(ba);
+	free(bb);
+
+	/* a version 1 blob whose length leaves no room for its own fields */
+	unsigned char b[sizeof v1_blob];
+	memcpy(b, v1_blob, sizeof b);
+	b[8] = 60;
+	expect_rejected(&c, sb, b, 60, "corrupt");
+	pipeline_state_free(sa);
+	pipeline_state_free(sb);
 }
 
 static void test_long_none(void **unused) { long_run(SMOOTH_NONE); }
@@ -1709,6 +2016,12 @@ int main(void)
 		cmocka_unit_test(test_long_quantile),
 		cmocka_unit_test(test_long_wide_positions),
 		cmocka_unit_test(test_down_window_irregular),
+		cmocka_unit_test(test_windows_overflowing_ring),
+		cmocka_unit_test(test_down_carry_hand),
+		cmocka_unit_test(test_up_carry_hand),
+		cmocka_unit_test(test_carry_save_load),
+		cmocka_unit_test(test_load_rejects_bad_carry),
+		cmocka_unit_test(test_load_version_1),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
