@@ -1344,11 +1344,11 @@ static void state_rebuild(const struct pipeline_cfg *cfg, struct pipeline_state 
 }
 
 /*
- * Reads the carries of a version 2 blob into tmp, whose count ring entries
- * (newest at newest) are read. A live carry was evicted from a full ring
- * while inside its window, and is dropped once it leaves it: a carry of a
- * window the shape lacks, outside its window, not older than the ring's
- * oldest entry or not finite is refused (-1).
+ * Reads a version 2 blob's carries into tmp, whose count ring entries are
+ * read (newest: the newest one's time). A live carry comes from a full
+ * ring, is older than its oldest entry and still inside its window (it is
+ * dropped when it leaves it); anything else is refused (-1). The oldest
+ * entry's time is exact here: it is newer than a carry inside a window.
  */
 static int blob_carries(const struct pipeline_cfg *cfg, struct pipeline_state *tmp, struct rbuf *r,
                         uint64_t count, int64_t newest)
