@@ -526,8 +526,13 @@ static int prom_open(void *state, const void *source_params, const struct sw_hos
 	return 0;
 }
 
+/* The query, and the source's url as open will check it: `scalewise check`
+ * runs check_metric, not open, and must refuse a url holding credentials. */
 static int prom_check_metric(const void *source_params, const struct sw_request *req, char *err, size_t errlen)
 {
+	const struct prom_params *p = source_params;
+	if (p && p->http.url && *p->http.url && http_url_check(p->http.url, "url", err, errlen))
+		return -1;
 	return query_ok(req->query, err, errlen);
 }
 
