@@ -23,6 +23,7 @@
 
 #include "scaler_testkit.h"
 
+#include "jsonhttp.h"
 #include "prometheus.h"
 
 static const struct sw_scaler_type *T = &scaler_prometheus;
@@ -182,6 +183,44 @@ static void test_parse_errors(void **st)
 	assert_parse_error("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":"
 			   "[{\"metric\":{},\"histogram\":[1,{\"count\":\"2\",\"sum\":\"3\"}]}]}}",
 			   200, "query returned a native histogram");
+}
+
+/* An empty or whitespace-only body is "empty body", as for the JSON scalers:
+ * the status and the JSON are checked by jsonhttp_parse, with its messages
+ * and blame, for instant and range answers alike. */
+static void test_parse_body_as_jsonhttp(void **st)
+{
+	struct collected c;
+	char err[512], want[512];
+	assert_int_equal(parse(" \n\t\r ", 200, &c, err, sizeof err), SW_FETCH_ANSWER_ERROR);
+	assert_string_equal(err, "empty body");
+	assert_int_equal(parse("", 200, &c, err, sizeof err), SW_FETCH_ANSWER_ERROR);
+	assert_string_equal(err, "empty body");
+	assert_int_equal(prometheus_parse_range("  \n", 3, 200, NULL, NULL, err, sizeof err), SW_FETCH_ANSWER_ERROR);
+	assert_string_equal(err, "empty body");
+
+	static const struct {
+		const char *body;
+		size_t len;
+		long status;
+	} cases[] = {
+		{ "", 0, 200 },          { " \n\t\r ", 5, 200 },       { "  \n", 3, 503 },   { "", 0, 404 },
+		{ "<html>x</html>", 14, 200 }, { "{\"status\":", 10, 200 }, { "[1,", 3, 200 },  { "{} x", 4, 200 },
+		{ "{}\0", 3, 200 },       { "oops", 4, 502 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		cJSON *doc = NULL;
+		int want_rc = jsonhttp_parse(cases[i].body, cases[i].len, cases[i].status, &doc, want, sizeof want);
+		assert_null(doc);
+		memset(&c, 0, sizeof c);
+		int rc = prometheus_parse_instant(cases[i].body, cases[i].len, cases[i].status, collect_cb, &c, err,
+						  sizeof err);
+		if (rc != want_rc || strcmp(err, want))
+			fail_msg("case %zu: instant %d '%s', jsonhttp %d '%s'", i, rc, err, want_rc, want);
+		rc = prometheus_parse_range(cases[i].body, cases[i].len, cases[i].status, NULL, NULL, err, sizeof err);
+		if (rc != want_rc || strcmp(err, want))
+			fail_msg("case %zu: range %d '%s', jsonhttp %d '%s'", i, rc, err, want_rc, want);
+	}
 }
 
 /* Whom an error blames decides whether it counts against the source's
@@ -1078,6 +1117,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_parse_exact_numbers),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_parse_error_kinds),
+		cmocka_unit_test(test_parse_body_as_jsonhttp),
 		cmocka_unit_test(test_parse_whole_answer_checked),
 		cmocka_unit_test(test_parse_series_cap),
 		cmocka_unit_test(test_parse_range),
