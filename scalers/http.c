@@ -160,6 +160,28 @@ static int url_scheme_ok(const char *url)
 	return !strncasecmp(url, "http://", 7) || !strncasecmp(url, "https://", 8);
 }
 
+int http_url_check(const char *url, const char *what, char *err, size_t errlen)
+{
+	char shown[256];
+	http_url_redact(url ? url : "", shown, sizeof shown);
+	if (!url || !url_scheme_ok(url)) {
+		snprintf(err, errlen, "%s '%s' must start with http:// or https://", what, shown);
+		return -1;
+	}
+	const char *rest = strstr(url, "://") + 3;
+	size_t alen = strcspn(rest, "/?#");
+	if (memchr(rest, '@', alen)) {
+		snprintf(err, errlen, "%s '%s' must not hold credentials; use basicAuth.username and "
+				      "basicAuth.passwordFile", what, shown);
+		return -1;
+	}
+	if (alen == 0) {
+		snprintf(err, errlen, "%s '%s' has no host", what, shown);
+		return -1;
+	}
+	return 0;
+}
+
 static int form_grow(struct http_form *f, size_t need)
 {
 	if (f->overflow)
@@ -424,12 +446,8 @@ struct http_client *http_client_new(const struct http_source_params *p, char *er
 	static const struct http_source_params none;
 	if (!p)
 		p = &none;
-	if (p->url && *p->url && !url_scheme_ok(p->url)) {
-		char shown[256];
-		http_url_redact(p->url, shown, sizeof shown);
-		snprintf(err, errlen, "url '%s' must start with http:// or https://", shown);
+	if (p->url && *p->url && http_url_check(p->url, "url", err, errlen))
 		return NULL;
-	}
 	if (p->basic_username && *p->basic_username && !(p->basic_password_file && *p->basic_password_file)) {
 		snprintf(err, errlen, "basicAuth.username needs basicAuth.passwordFile");
 		return NULL;

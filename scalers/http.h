@@ -111,7 +111,8 @@ void http_global_release(void);
 
 /* A client for the settings in p, which are copied (p may be freed after).
  * No network I/O; secret files are read at the first request. NULL with a
- * message when the settings are inconsistent (bad URL scheme, CR/LF in a
+ * message when the settings are inconsistent (a url http_url_check refuses:
+ * a scheme other than http/https, credentials, no host; CR/LF in a
  * header, basic auth without a password file, both bearer and basic auth,
  * a client certificate without its key) or on allocation failure. p->url may
  * be NULL when every request gives a full URL. Housekeeping thread. */
@@ -151,6 +152,13 @@ int http_host_get(const char *url, const struct sw_kv *headers, int64_t deadline
 /* base + path with exactly one '/' between them ("http://h:9090/" + "/api/v1/query").
  * 0, or -1 when it does not fit in n bytes. */
 int http_url_join(const char *base, const char *path, char *out, size_t n);
+/* 0 when url starts with http:// or https://, has a host and no user-info;
+ * -1 with a message naming `what` (e.g. "url") otherwise. Credentials
+ * belong in basicAuth.passwordFile, never in a URL that could reach a log;
+ * the message does not repeat them:
+ *   url 'http://rabbit:15672/' must not hold credentials; use basicAuth.username and basicAuth.passwordFile
+ * http_client_new checks the source's url with it. */
+int http_url_check(const char *url, const char *what, char *err, size_t errlen);
 /* Copies url into out without user-info and query string, for messages
  * ("http://u:p@h/x?token=1" → "http://h/x?..."); truncates to n. */
 void http_url_redact(const char *url, char *out, size_t n);

@@ -12,32 +12,6 @@
 #define ERR_SOURCE SW_FETCH_SOURCE_ERROR
 #define ERR_ANSWER SW_FETCH_ANSWER_ERROR
 
-int jsonhttp_url_check(const char *url, const char *what, char *err, size_t errlen)
-{
-	char shown[256];
-	http_url_redact(url ? url : "", shown, sizeof shown);
-	const char *rest = NULL;
-	if (url && !strncasecmp(url, "http://", 7))
-		rest = url + 7;
-	else if (url && !strncasecmp(url, "https://", 8))
-		rest = url + 8;
-	if (!rest) {
-		snprintf(err, errlen, "%s '%s' must start with http:// or https://", what, shown);
-		return -1;
-	}
-	size_t alen = strcspn(rest, "/?#");
-	if (memchr(rest, '@', alen)) {
-		snprintf(err, errlen, "%s '%s' must not hold credentials; use basicAuth.username and "
-				      "basicAuth.passwordFile", what, shown);
-		return -1;
-	}
-	if (alen == 0) {
-		snprintf(err, errlen, "%s '%s' has no host", what, shown);
-		return -1;
-	}
-	return 0;
-}
-
 int jsonhttp_emit(const struct jsonhttp_state *st, const struct sw_request *req, double v, struct sw_batch *out,
 		  char *err, size_t errlen)
 {
@@ -191,8 +165,6 @@ int jsonhttp_open(struct jsonhttp_state *st, const struct http_source_params *p,
 		snprintf(err, errlen, "url is required");
 		return -1;
 	}
-	if (base && jsonhttp_url_check(base, "url", err, errlen))
-		return -1;
 	struct jsonhttp_state s = { .host = host };
 	s.http = http_client_new(p, err, errlen);
 	if (!s.http)

@@ -16,13 +16,6 @@
 
 #include "http.h"
 
-/* 0 when url starts with http:// or https:// and has no user-info; -1 with
- * a message naming `what` (e.g. "url") otherwise. Credentials belong in
- * basicAuth.passwordFile, never in a URL that could reach a log; the
- * message does not repeat them:
- *   url 'http://rabbit:15672/' must not hold credentials; use basicAuth.username and basicAuth.passwordFile */
-int jsonhttp_url_check(const char *url, const char *what, char *err, size_t errlen);
-
 /* The per-source state of the JSON-over-HTTP scalers (metrics-api, rabbitmq,
  * nats-jetstream): the host table, a client for the source's connection
  * options, and the source's url (NULL when it has none). */
@@ -37,8 +30,9 @@ struct jsonhttp_state {
 int jsonhttp_emit(const struct jsonhttp_state *st, const struct sw_request *req, double v, struct sw_batch *out,
 		  char *err, size_t errlen);
 
-/* The shared open op: checks the source's url (required unless url_optional),
- * makes the client. 0, or -1 with a message and st untouched. */
+/* The shared open op: requires the source's url unless url_optional and
+ * makes the client (which refuses a url http_url_check refuses). 0, or -1
+ * with a message and st untouched. */
 int jsonhttp_open(struct jsonhttp_state *st, const struct http_source_params *p, bool url_optional,
 		  const struct sw_host *host, char *err, size_t errlen);
 /* The shared close op. */

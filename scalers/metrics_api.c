@@ -31,7 +31,7 @@ static char *metric_url(const char *base, const struct mapi_metric *m, char *err
 	const char *u = m->url && *m->url ? m->url : NULL;
 	char *out = NULL;
 	if (u && strstr(u, "://")) {
-		if (jsonhttp_url_check(u, "url", err, errlen))
+		if (http_url_check(u, "url", err, errlen))
 			return NULL;
 		out = strdup(u);
 	} else if (!base && u) {
@@ -77,7 +77,7 @@ static int mapi_check_metric(const void *source_params, const struct sw_request 
 	char *url = metric_url(base, m, err, errlen);
 	if (!url)
 		return -1;
-	int rc = jsonhttp_url_check(url, "url", err, errlen);
+	int rc = http_url_check(url, "url", err, errlen);
 	free(url);
 	return rc;
 }

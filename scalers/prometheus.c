@@ -280,53 +280,27 @@ static int blame_type(const char *etype)
 }
 
 /* Checks the status, the JSON and "status" of an answer and finds "data".
+ * The status and the JSON are jsonhttp_parse's, with its messages, but for a
+ * refusal that Prometheus explains in a JSON body: its errorType and error
+ * are quoted instead of an excerpt.
  * 0 (*root then to be freed by the caller), ERR_SOURCE or ERR_ANSWER. */
 static int envelope(const char *body, size_t len, long status, cJSON **root, const cJSON **data, char *err,
 		    size_t errlen)
 {
 	*root = NULL;
-	const char *end = NULL;
-	cJSON *doc = len ? cJSON_ParseWithLengthOpts(body, len, &end, 0) : NULL;
-	const char *etype = doc ? string_of(doc, "errorType") : NULL;
-	const char *emsg = doc ? string_of(doc, "error") : NULL;
-	char ex[200];
-
-	if (status < 200 || status > 299) {
+	cJSON *doc = NULL;
+	int rc = jsonhttp_parse(body, len, status, &doc, err, errlen);
+	if (rc && (status < 200 || status > 299)) {
+		cJSON *e = len ? cJSON_ParseWithLength(body, len) : NULL;
+		const char *etype = e ? string_of(e, "errorType") : NULL;
+		const char *emsg = e ? string_of(e, "error") : NULL;
 		if (emsg)
 			snprintf(err, errlen, "HTTP %ld (%s): %s", status, etype ? etype : "no errorType", emsg);
-		else if (len) {
-			jsonhttp_excerpt(body, len, ex, sizeof ex);
-			snprintf(err, errlen, "HTTP %ld: %s", status, ex);
-		} else
-			snprintf(err, errlen, "HTTP %ld with an empty body", status);
-		cJSON_Delete(doc);
-		return jsonhttp_blame(status);
+		cJSON_Delete(e);
+		return rc;
 	}
-	if (!len) {
-		snprintf(err, errlen, "empty body");
-		return ERR_ANSWER;
-	}
-	if (!doc) {
-		size_t i = 0;
-		while (i < len && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t'))
-			i++;
-		size_t at = end && end >= body ? (size_t)(end - body) : 0;
-		if (i < len && body[i] == '{') {
-			snprintf(err, errlen, "body is invalid or truncated JSON (error at byte %zu of %zu)", at, len);
-		} else {
-			jsonhttp_excerpt(body, len, ex, sizeof ex);
-			snprintf(err, errlen, "body is not JSON: %s", ex);
-		}
-		return ERR_ANSWER;
-	}
-	size_t at = (size_t)(end - body);
-	while (at < len && (body[at] == ' ' || body[at] == '\n' || body[at] == '\r' || body[at] == '\t'))
-		at++;
-	if (at < len && body[at]) {
-		snprintf(err, errlen, "body has data after its JSON document (at byte %zu of %zu)", at, len);
-		cJSON_Delete(doc);
-		return ERR_ANSWER;
-	}
+	if (rc)
+		return rc;
 	if (!cJSON_IsObject(doc)) {
 		snprintf(err, errlen, "body is JSON but not an object");
 		cJSON_Delete(doc);
@@ -334,6 +308,8 @@ static int envelope(const char *body, size_t len, long status, cJSON **root, con
 	}
 	const char *st = string_of(doc, "status");
 	if (st && !strcmp(st, "error")) {
+		const char *etype = string_of(doc, "errorType");
+		const char *emsg = string_of(doc, "error");
 		snprintf(err, errlen, "query failed (%s): %s", etype ? etype : "no errorType",
 			 emsg ? emsg : "no message");
 		int kind = blame_type(etype);
@@ -526,8 +502,13 @@ static int prom_open(void *state, const void *source_params, const struct sw_hos
 	return 0;
 }
 
+/* The query, and the source's url as open will check it: `scalewise check`
+ * runs check_metric, not open, and must refuse a url holding credentials. */
 static int prom_check_metric(const void *source_params, const struct sw_request *req, char *err, size_t errlen)
 {
+	const struct prom_params *p = source_params;
+	if (p && p->http.url && *p->http.url && http_url_check(p->http.url, "url", err, errlen))
+		return -1;
 	return query_ok(req->query, err, errlen);
 }
 

@@ -27,6 +27,31 @@ finish() {
 	exit $?
 }
 
+# wait_up PID LOG SECONDS CMD...: the readiness check of a server the script
+# started: runs CMD (its output dropped) every 0.1 s until it succeeds.
+# Returns 1, with the reason and the last 30 lines of LOG on stderr, as soon
+# as PID has exited or once SECONDS have passed. Names start with wu_ so that
+# the script's own variables are left alone.
+wait_up() {
+	wu_pid=$1 wu_log=$2 wu_secs=$3
+	shift 3
+	wu_end=$(($(date +%s%N) / 1000000 + wu_secs * 1000)) # ms
+	while :; do
+		if ! kill -0 "$wu_pid" 2>/dev/null; then
+			echo "process $wu_pid exited before it was ready; the last lines of $wu_log:" >&2
+			break
+		fi
+		"$@" >/dev/null 2>&1 && return 0
+		if [ $(($(date +%s%N) / 1000000)) -ge "$wu_end" ]; then
+			echo "not ready after $wu_secs s ($*); the last lines of $wu_log:" >&2
+			break
+		fi
+		sleep 0.1
+	done
+	tail -n 30 "$wu_log" >&2
+	return 1
+}
+
 # poll_start ARGS...: `$bin poll ARGS` reading fetch requests from a fifo;
 # the script's cleanup closes fd 3 and kills $poll_pid
 poll_start() {

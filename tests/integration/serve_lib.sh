@@ -3,7 +3,7 @@
 # the same real server the script already runs, read through
 # `scalewise serve` and its HTTPS API the way the HPA reads it.
 #
-# The sourcing script provides the checks of check_lib.sh, $failed, $tmp
+# The sourcing script provides the checks and wait_up of check_lib.sh, $failed, $tmp
 # (its mktemp -d folder, removed by its cleanup) and $sw (scalewise, an
 # absolute path); finish calls sw_stop, its cleanup kills $sw_pid. Every wait here is bounded and returns as soon
 # as its condition holds; all names start with sw_ so that the script's own
@@ -32,15 +32,10 @@ sw_start() {
 	"$sw" serve --config "$1" --secure-port 0 --bind-address 127.0.0.1 --cert-dir "$tmp/sw/certs" \
 		--port-file "$tmp/sw/port" >>"$tmp/sw/serve.log" 2>&1 3>&- &
 	sw_pid=$!
-	sw_n=0
-	while [ ! -s "$tmp/sw/port" ]; do
-		if ! kill -0 "$sw_pid" 2>/dev/null || [ $sw_n -ge 300 ]; then
-			bad "scalewise serve listening" "$(tail -n 20 "$tmp/sw/serve.log")"
-			return 1
-		fi
-		sw_n=$((sw_n + 1))
-		sleep 0.1
-	done
+	if ! sw_out=$(wait_up "$sw_pid" "$tmp/sw/serve.log" 30 test -s "$tmp/sw/port" 2>&1); then
+		bad "scalewise serve listening" "$sw_out"
+		return 1
+	fi
 	sw_base="https://127.0.0.1:$(cat "$tmp/sw/port")"
 	ok "scalewise serve listening on $sw_base"
 }

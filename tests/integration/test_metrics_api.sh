@@ -67,22 +67,8 @@ stop_server() {
 	wait "$srv_pid" 2>/dev/null
 	srv_pid=""
 }
-# polls until the server answers (20 s at most)
-wait_ready() {
-	tries=0
-	while [ $tries -lt 200 ]; do
-		if ! kill -0 "$srv_pid" 2>/dev/null; then
-			echo "http.server exited:" >&2
-			cat "$tmp/server.log" >&2
-			return 1
-		fi
-		curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$port/" && return 0
-		tries=$((tries + 1))
-		sleep 0.1
-	done
-	echo "http.server not ready after 20 s" >&2
-	return 1
-}
+# wait_ready: until the server answers (20 s at most)
+wait_ready() { wait_up "$srv_pid" "$tmp/server.log" 20 curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$port/"; }
 # put FILE TEXT: replaces a served file at once (rename: never half-written)
 put() {
 	printf '%s' "$2" >"$tmp/www/.$1.tmp" && mv "$tmp/www/.$1.tmp" "$tmp/www/$1"

@@ -202,23 +202,8 @@ stop_nats() {
 	wait "$nats_pid" 2>/dev/null
 	nats_pid=""
 }
-# wait_ready PID MONITOR_PORT LOG: polls /healthz until it answers 200 (20 s at most)
-wait_ready() {
-	tries=0
-	while [ $tries -lt 200 ]; do
-		if ! kill -0 "$1" 2>/dev/null; then
-			echo "nats-server exited:" >&2
-			cat "$3" >&2
-			return 1
-		fi
-		curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$2/healthz" && return 0
-		tries=$((tries + 1))
-		sleep 0.1
-	done
-	echo "nats-server not ready after 20 s:" >&2
-	cat "$3" >&2
-	return 1
-}
+# wait_ready PID MONITOR_PORT LOG: until /healthz answers 200 (20 s at most)
+wait_ready() { wait_up "$1" "$3" 20 curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$2/healthz"; }
 start_nats
 if wait_ready "$nats_pid" "$mon_port" "$tmp/nats.log"; then ok "nats-server with JetStream ready"; else bad "nats-server ready"; finish; fi
 nats-server -a 127.0.0.1 -p "$plain_client" -m "$plain_mon" >>"$tmp/plain.log" 2>&1 3>&- &

@@ -86,23 +86,8 @@ start_pg() {
 		-c log_min_messages=warning >>"$tmp/pg.log" 2>&1 3>&- &
 	pg_pid=$!
 }
-# wait_ready: polls pg_isready until the server accepts connections (60 s at most)
-wait_ready() {
-	tries=0
-	while [ $tries -lt 600 ]; do
-		if ! kill -0 "$pg_pid" 2>/dev/null; then
-			echo "postgres exited:" >&2
-			cat "$tmp/pg.log" >&2
-			return 1
-		fi
-		"$pgbin/pg_isready" -q -h 127.0.0.1 -p "$port" && return 0
-		tries=$((tries + 1))
-		sleep 0.1
-	done
-	echo "postgres not ready after 60 s:" >&2
-	cat "$tmp/pg.log" >&2
-	return 1
-}
+# wait_ready: until pg_isready says the server accepts connections (60 s at most)
+wait_ready() { wait_up "$pg_pid" "$tmp/pg.log" 60 "$pgbin/pg_isready" -q -h 127.0.0.1 -p "$port"; }
 stop_pg() { # fast shutdown, as pg_ctl stop -m fast: SIGINT to the postmaster
 	kill -INT "$pg_pid"
 	wait "$pg_pid" 2>/dev/null

@@ -116,24 +116,11 @@ start_tls() {
 		--log.level=warn >>"$tmp/tls.log" 2>&1 3>&- &
 	tls_pid=$!
 }
-# wait_ready PID LOG CURL-ARGS...: polls /-/ready until it answers 200 (30 s at most)
+# wait_ready PID LOG CURL-ARGS...: until /-/ready answers 200 (30 s at most)
 wait_ready() {
-	pid=$1 log=$2
+	wr_pid=$1 wr_log=$2
 	shift 2
-	tries=0
-	while [ $tries -lt 300 ]; do
-		if ! kill -0 "$pid" 2>/dev/null; then
-			echo "prometheus exited:" >&2
-			cat "$log" >&2
-			return 1
-		fi
-		curl -sf -o /dev/null --max-time 2 "$@" && return 0
-		tries=$((tries + 1))
-		sleep 0.1
-	done
-	echo "prometheus not ready after 30 s:" >&2
-	cat "$log" >&2
-	return 1
+	wait_up "$wr_pid" "$wr_log" 30 curl -sf -o /dev/null --max-time 2 "$@"
 }
 ready_plain() { wait_ready "$plain_pid" "$tmp/plain.log" "http://127.0.0.1:$plain_port/-/ready"; }
 ready_tls() {

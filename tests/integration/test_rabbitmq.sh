@@ -132,23 +132,8 @@ start_rabbit() {
 	"$rmq_dir/rabbitmq-server" >>"$tmp/server.log" 2>&1 3>&- &
 	rmq_pid=$!
 }
-# polls the management API until it answers (45 s at most)
-wait_ready() {
-	tries=0
-	while [ $tries -lt 450 ]; do
-		if ! kill -0 "$rmq_pid" 2>/dev/null; then
-			echo "rabbitmq-server exited:" >&2
-			tail -n 30 "$tmp/server.log" >&2
-			return 1
-		fi
-		curl -sf -o /dev/null --max-time 2 -u guest:guest "$api/overview" && return 0
-		tries=$((tries + 1))
-		sleep 0.1
-	done
-	echo "rabbitmq not ready after 45 s:" >&2
-	tail -n 30 "$tmp/server.log" >&2
-	return 1
-}
+# wait_ready: until the management API answers (45 s at most)
+wait_ready() { wait_up "$rmq_pid" "$tmp/server.log" 45 curl -sf -o /dev/null --max-time 2 -u guest:guest "$api/overview"; }
 # rest METHOD PATH [JSON]: a management API call as guest; fails on a non-2xx
 rest() {
 	curl -sf -o /dev/null --max-time 5 -u guest:guest -X "$1" -H 'content-type: application/json' \

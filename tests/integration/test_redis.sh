@@ -85,24 +85,17 @@ start_auth() {
 	redis-server "$tmp/auth.conf" >>"$tmp/auth.log" 2>&1 3>&- &
 	auth_pid=$!
 }
-# wait_ready PID LOG PORT [redis-cli args]: polls PING until PONG (30 s at most)
+# pong PORT [redis-cli args]: the server answers PING with PONG
+pong() {
+	pong_port=$1
+	shift
+	[ "$(redis-cli -h 127.0.0.1 -p "$pong_port" "$@" ping 2>/dev/null)" = PONG ]
+}
+# wait_ready PID LOG PORT [redis-cli args]: until PING answers PONG (30 s at most)
 wait_ready() {
-	pid=$1 log=$2 port=$3
-	shift 3
-	tries=0
-	while [ $tries -lt 300 ]; do
-		if ! kill -0 "$pid" 2>/dev/null; then
-			echo "redis-server exited:" >&2
-			cat "$log" >&2
-			return 1
-		fi
-		[ "$(redis-cli -h 127.0.0.1 -p "$port" "$@" ping 2>/dev/null)" = PONG ] && return 0
-		tries=$((tries + 1))
-		sleep 0.1
-	done
-	echo "redis-server not ready after 30 s:" >&2
-	cat "$log" >&2
-	return 1
+	wr_pid=$1 wr_log=$2
+	shift 2
+	wait_up "$wr_pid" "$wr_log" 30 pong "$@"
 }
 start_plain
 start_auth

@@ -136,6 +136,23 @@ static void test_errors_name_paths(void **st)
 	errlist_release(&e);
 }
 
+/* a prometheus url holding credentials fails the load (`scalewise check`
+ * exits 2), not only the first fetch; the password is not repeated */
+static void test_url_credentials_refused(void **st)
+{
+	struct config c;
+	struct errlist e;
+	const char *y = "sources:\n  prom: {type: prometheus, url: 'http://alice:s3cret@prom:9090'}\n"
+			"metrics:\n  - name: rps\n    source: prom\n    query: up\n";
+	assert_true(load(y, NULL, &c, &e) > 0);
+	assert_true(has_error(&e, "metrics[0]: url 'http://prom:9090' must not hold credentials; use "
+				  "basicAuth.username and basicAuth.passwordFile"));
+	for (size_t i = 0; i < e.n; i++)
+		assert_null(strstr(e.items[i], "s3cret"));
+	config_release(&c);
+	errlist_release(&e);
+}
+
 /* a name no request path can carry is refused at load, not served as 404s */
 static void test_name_longer_than_a_path_segment(void **st)
 {
@@ -223,6 +240,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_static_and_pipeline),
 		cmocka_unit_test(test_errors_name_paths),
+		cmocka_unit_test(test_url_credentials_refused),
 		cmocka_unit_test(test_name_longer_than_a_path_segment),
 		cmocka_unit_test(test_env_overrides),
 		cmocka_unit_test(test_yaml_edges),

@@ -23,6 +23,7 @@
 
 #include "scaler_testkit.h"
 
+#include "jsonhttp.h"
 #include "prometheus.h"
 
 static const struct sw_scaler_type *T = &scaler_prometheus;
@@ -182,6 +183,44 @@ static void test_parse_errors(void **st)
 	assert_parse_error("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":"
 			   "[{\"metric\":{},\"histogram\":[1,{\"count\":\"2\",\"sum\":\"3\"}]}]}}",
 			   200, "query returned a native histogram");
+}
+
+/* An empty or whitespace-only body is "empty body", as for the JSON scalers:
+ * the status and the JSON are checked by jsonhttp_parse, with its messages
+ * and blame, for instant and range answers alike. */
+static void test_parse_body_as_jsonhttp(void **st)
+{
+	struct collected c;
+	char err[512], want[512];
+	assert_int_equal(parse(" \n\t\r ", 200, &c, err, sizeof err), SW_FETCH_ANSWER_ERROR);
+	assert_string_equal(err, "empty body");
+	assert_int_equal(parse("", 200, &c, err, sizeof err), SW_FETCH_ANSWER_ERROR);
+	assert_string_equal(err, "empty body");
+	assert_int_equal(prometheus_parse_range("  \n", 3, 200, NULL, NULL, err, sizeof err), SW_FETCH_ANSWER_ERROR);
+	assert_string_equal(err, "empty body");
+
+	static const struct {
+		const char *body;
+		size_t len;
+		long status;
+	} cases[] = {
+		{ "", 0, 200 },          { " \n\t\r ", 5, 200 },       { "  \n", 3, 503 },   { "", 0, 404 },
+		{ "<html>x</html>", 14, 200 }, { "{\"status\":", 10, 200 }, { "[1,", 3, 200 },  { "{} x", 4, 200 },
+		{ "{}\0", 3, 200 },       { "oops", 4, 502 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		cJSON *doc = NULL;
+		int want_rc = jsonhttp_parse(cases[i].body, cases[i].len, cases[i].status, &doc, want, sizeof want);
+		assert_null(doc);
+		memset(&c, 0, sizeof c);
+		int rc = prometheus_parse_instant(cases[i].body, cases[i].len, cases[i].status, collect_cb, &c, err,
+						  sizeof err);
+		if (rc != want_rc || strcmp(err, want))
+			fail_msg("case %zu: instant %d '%s', jsonhttp %d '%s'", i, rc, err, want_rc, want);
+		rc = prometheus_parse_range(cases[i].body, cases[i].len, cases[i].status, NULL, NULL, err, sizeof err);
+		if (rc != want_rc || strcmp(err, want))
+			fail_msg("case %zu: range %d '%s', jsonhttp %d '%s'", i, rc, err, want_rc, want);
+	}
 }
 
 /* Whom an error blames decides whether it counts against the source's
@@ -361,6 +400,26 @@ static void test_url_helpers(void **st)
 	http_form_release(&f);
 }
 
+/* A source's url: http or https, a host, and no credentials (they belong
+ * in basicAuth, and a URL may reach a log). */
+static void test_url_check(void **st)
+{
+	char err[512];
+	assert_int_equal(http_url_check("http://h:1/x", "url", err, sizeof err), 0);
+	assert_int_equal(http_url_check("HTTPS://h", "url", err, sizeof err), 0);
+	assert_int_equal(http_url_check("http://h/a@b", "url", err, sizeof err), 0);
+	assert_int_equal(http_url_check("ftp://h", "url", err, sizeof err), -1);
+	assert_string_equal(err, "url 'ftp://h' must start with http:// or https://");
+	assert_int_equal(http_url_check(NULL, "url", err, sizeof err), -1);
+	assert_string_equal(err, "url '' must start with http:// or https://");
+	assert_int_equal(http_url_check("http://guest:s3cret@rabbit:15672/", "url", err, sizeof err), -1);
+	assert_string_equal(err, "url 'http://rabbit:15672/' must not hold credentials; use basicAuth.username and "
+				 "basicAuth.passwordFile");
+	assert_true(strstr(err, "s3cret") == NULL);
+	assert_int_equal(http_url_check("http:///x", "params.url", err, sizeof err), -1);
+	assert_string_equal(err, "params.url 'http:///x' has no host");
+}
+
 /* ======================================================================== */
 /* the scaler through its descriptor                                        */
 
@@ -411,6 +470,18 @@ static void test_descriptor(void **st)
 	assert_contains(err, "query is empty");
 	req.query = "up";
 	assert_int_equal(t->check_metric(NULL, &req, err, sizeof err), 0);
+
+	/* `scalewise check` runs check_metric, not open: the source's url is checked there too */
+	void *p = load_params("{\"url\":\"http://alice:s3cret@prom:9090\"}", err, sizeof err);
+	assert_non_null(p);
+	assert_int_equal(t->check_metric(p, &req, err, sizeof err), -1);
+	assert_string_equal(err, "url 'http://prom:9090' must not hold credentials; use basicAuth.username and "
+				 "basicAuth.passwordFile");
+	kit_free_source(T, p);
+	p = load_params("{\"url\":\"http://prom:9090\"}", err, sizeof err);
+	assert_non_null(p);
+	assert_int_equal(t->check_metric(p, &req, err, sizeof err), 0);
+	kit_free_source(T, p);
 }
 
 static void test_open_errors(void **st)
@@ -438,6 +509,14 @@ static void test_open_errors(void **st)
 	kit_close(&k);
 	assert_int_equal(kit_open(&k, T, "{\"url\":\"http://h\",\"tls\":{\"certFile\":\"c\"}}", NULL, err, sizeof err), -1);
 	assert_contains(err, "tls.certFile and tls.keyFile go together");
+	kit_close(&k);
+	/* credentials belong in basicAuth, never in a URL that could reach a log */
+	assert_int_equal(kit_open(&k, T, "{\"url\":\"http://alice:s3cret@h:9090/prom\"}", NULL, err, sizeof err), -1);
+	assert_string_equal(err, "url 'http://h:9090/prom' must not hold credentials; use basicAuth.username and "
+				 "basicAuth.passwordFile");
+	kit_close(&k);
+	assert_int_equal(kit_open(&k, T, "{\"url\":\"http://alice@h\"}", NULL, err, sizeof err), -1);
+	assert_contains(err, "must not hold credentials");
 	kit_close(&k);
 }
 
@@ -618,12 +697,25 @@ static void test_refused(void **st)
 	int port, fd = kit_refusing_port(&port);
 	char json[256], err[512], want[256];
 	struct kit k;
-	snprintf(json, sizeof json, "{\"url\":\"http://scaler:hunter2@127.0.0.1:%d/\"}", port);
+	snprintf(json, sizeof json, "{\"url\":\"http://127.0.0.1:%d/\"}", port);
 	assert_int_equal(kit_open(&k, T, json, NULL, err, sizeof err), 0);
 	assert_int_equal(source_fetch(&k, "q", 0, err, sizeof err), SW_FETCH_SOURCE_ERROR);
 	snprintf(want, sizeof want, "cannot reach 'http://127.0.0.1:%d/api/v1/query': Connection refused", port);
 	assert_string_equal(err, want);
 	kit_close(&k);
+
+	/* the scaler refuses a url with credentials at open; a request's own URL
+	 * holding them still never shows them in a message */
+	struct http_source_params hp = { .timeout_ms = 5000 };
+	struct http_client *c = http_client_new(&hp, err, sizeof err);
+	assert_non_null(c);
+	char url[128];
+	snprintf(url, sizeof url, "http://scaler:hunter2@127.0.0.1:%d/api/v1/query", port);
+	struct http_req r = { .method = HTTP_GET, .url = url };
+	struct http_resp resp;
+	assert_int_equal(http_request(c, &r, &resp, err, sizeof err), HTTP_ERR_SOURCE);
+	assert_string_equal(err, want);
+	http_client_free(c);
 	close(fd);
 }
 
@@ -853,6 +945,21 @@ static void test_query_range(void **st)
 			 SW_FETCH_ANSWER_ERROR);
 	assert_contains(err, "start <= end");
 	kit_free_source(T, p);
+
+	/* the warm start makes its own client: it refuses a url with credentials too, and sends nothing */
+	snprintf(json, sizeof json, "{\"url\":\"http://alice:s3cret@127.0.0.1:%d/prom/\"}", v.tcp.port);
+	p = load_params(json, err, sizeof err);
+	assert_non_null(p);
+	memset(&r, 0, sizeof r);
+	int sent = srv_requests(&v);
+	assert_int_equal(prometheus_query_range(p, "x", t0, t0 + 60000, 60000, t_now() + 5000, range_cb, &r, err,
+						sizeof err),
+			 SW_FETCH_ANSWER_ERROR);
+	assert_contains(err, "must not hold credentials; use basicAuth.username and basicAuth.passwordFile");
+	assert_true(strstr(err, "s3cret") == NULL);
+	assert_int_equal(r.n, 0);
+	assert_int_equal(srv_requests(&v), sent);
+	kit_free_source(T, p);
 	srv_stop(&v);
 }
 
@@ -1010,10 +1117,12 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_parse_exact_numbers),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_parse_error_kinds),
+		cmocka_unit_test(test_parse_body_as_jsonhttp),
 		cmocka_unit_test(test_parse_whole_answer_checked),
 		cmocka_unit_test(test_parse_series_cap),
 		cmocka_unit_test(test_parse_range),
 		cmocka_unit_test(test_url_helpers),
+		cmocka_unit_test(test_url_check),
 		cmocka_unit_test(test_descriptor),
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_fetch_request_and_headers),

@@ -256,24 +256,6 @@ static void test_excerpt(void **st)
 	assert_string_equal(out, "xxxxxx...");
 }
 
-static void test_url_check(void **st)
-{
-	char err[512];
-	assert_int_equal(jsonhttp_url_check("http://h:1/x", "url", err, sizeof err), 0);
-	assert_int_equal(jsonhttp_url_check("HTTPS://h", "url", err, sizeof err), 0);
-	assert_int_equal(jsonhttp_url_check("http://h/a@b", "url", err, sizeof err), 0);
-	assert_int_equal(jsonhttp_url_check("ftp://h", "url", err, sizeof err), -1);
-	assert_string_equal(err, "url 'ftp://h' must start with http:// or https://");
-	assert_int_equal(jsonhttp_url_check(NULL, "url", err, sizeof err), -1);
-	assert_string_equal(err, "url '' must start with http:// or https://");
-	assert_int_equal(jsonhttp_url_check("http://guest:s3cret@rabbit:15672/", "url", err, sizeof err), -1);
-	assert_string_equal(err, "url 'http://rabbit:15672/' must not hold credentials; use basicAuth.username and "
-				 "basicAuth.passwordFile");
-	assert_true(strstr(err, "s3cret") == NULL);
-	assert_int_equal(jsonhttp_url_check("http:///x", "params.url", err, sizeof err), -1);
-	assert_string_equal(err, "params.url 'http:///x' has no host");
-}
-
 static void test_encode(void **st)
 {
 	char out[64] = "api/";
@@ -306,7 +288,6 @@ int main(void)
 		cmocka_unit_test(test_get),
 		cmocka_unit_test(test_parse_answers),
 		cmocka_unit_test(test_excerpt),
-		cmocka_unit_test(test_url_check),
 		cmocka_unit_test(test_encode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
