@@ -23,15 +23,23 @@
  *
  * Samples faster than the ring was sized for evict entries still inside a
  * stabilisation window. When such an entry is its deque's front (the
- * window's max for down, min for up), it is kept as that window's carry:
- * one (value, time) pair, 16 bytes, right after the struct and present only
- * when the window is set. A second such eviction while the carry is still
- * inside merges into it conservatively: the extreme of both values, the
- * newer time (both are inside the window; keeping the extreme at the newer
- * time may hold it longer than exact, never shorter, and exactness would
- * need a list as long as the overflow). The carry is state, not a function
- * of the ring: saved and restored as is (blob version 2). Its time is an
- * int64, so the ts_base move does not touch it.
+ * window's max for down, min for up), it is kept in that window's carry:
+ * up to two buckets in time order, each a value and the time of the newest
+ * entry merged into it (`last`), plus the time of the first entry of the
+ * newest bucket (`first`): 40 bytes right after the struct, present only
+ * when the window is set. An eviction first drops the buckets that left
+ * the window (last W or more old) and those the new entry dominates (down:
+ * value not larger, up: not smaller; they end earlier). It then merges into
+ * the newest bucket while that bucket spans less than W (first to the new
+ * entry's time): the extreme of both values, last = the new time;
+ * otherwise it opens a new bucket. A bucket thus holds entries less than W
+ * apart and lives until its last one is W old: every value it serves is
+ * less than 2W old, so a value is held at most W longer than exact, never
+ * shorter (one (value, time) pair merged at the newer time held the first
+ * maximum of a steady fall for as long as the ring overflowed). Exactness
+ * would need a list as long as the overflow. The carry is state, not a
+ * function of the ring: saved and restored as is (blob version 2). Its
+ * times are int64, so the ts_base move does not touch them.
  *
  * Sample times are only ever compared with a window ending at the newest
  * one. When every window of the shape is at most TS_SPAN (2^31 ms, 24.8
@@ -75,15 +83,21 @@ struct mdeque {
 /* The arrays that may follow the struct, in this order (8-byte ones first). */
 enum arr { A_TS64, A_RAW, A_REC, A_SORTED, A_TS32, A_EXT, A_UP, A_DOWN, A_COUNT };
 
-/* A ring entry evicted while inside its stabilisation window: see the top. */
+/* Ring entries evicted while inside their stabilisation window: see the top.
+ * b[0 .. n) are the live buckets, oldest first (n in pipeline_state.carries);
+ * first belongs to the newest, b[n - 1]: the older one never merges again. */
+struct carry_bucket {
+	double v;     /* the extreme (down: max, up: min) of the entries merged in */
+	int64_t last; /* the newest such entry's time: live while inside the window */
+};
 struct carry {
-	double v;
-	int64_t ts;
+	struct carry_bucket b[2];
+	int64_t first; /* the oldest entry's time of the newest bucket */
 };
 
-/* Bits of pipeline_state.carries: the window's carry is live. */
-#define CARRY_UP 1u
-#define CARRY_DOWN 2u
+/* pipeline_state.carries: the up window's live bucket count in bits 0-1, the
+ * down window's in bits 2-3 (0 .. 2 each; the saved blob keeps this byte). */
+#define CARRY_MAX 2u
 
 struct pipeline_state {
 	uint32_t cap;           /* ring capacity, also each deque's */
@@ -98,7 +112,7 @@ struct pipeline_state {
 	uint8_t arrays;         /* 1 << enum arr for each array present */
 	bool has_value;         /* a good sample has been taken */
 	bool failing;
-	uint8_t carries;        /* CARRY_UP / CARRY_DOWN: that carry is live */
+	uint8_t carries;        /* the carries' live bucket counts (carry_n) */
 
 	int64_t ts_base;        /* A_TS32: times are offsets from this */
 	double last_raw, last_smoothed;
@@ -130,7 +144,7 @@ static struct pipeline_msg oom_msg = {
 
 _Static_assert(sizeof(struct pipeline_state) % sizeof(int64_t) == 0,
                "arrays after the struct must stay 8-byte aligned");
-_Static_assert(sizeof(struct carry) == 16, "a carry costs 16 bytes per window");
+_Static_assert(sizeof(struct carry) == 40, "a carry costs 40 bytes per window");
 
 static bool is_window_method(enum smooth_method m)
 {
@@ -682,9 +696,21 @@ static void dq_forget(struct pipeline_state *st, enum arr k, uint32_t p)
 /* ------------------------------------------------------------------------ */
 /* Carries: window extremes the ring had to evict                           */
 
-static unsigned carry_bit(enum arr k)
+/* Where window k's (A_UP or A_DOWN) bucket count sits in pipeline_state.carries. */
+static unsigned carry_shift(enum arr k)
 {
-	return k == A_UP ? CARRY_UP : CARRY_DOWN;
+	return k == A_UP ? 0 : 2;
+}
+
+/* The number of live buckets of window k's carry. */
+static uint32_t carry_n(const struct pipeline_state *st, enum arr k)
+{
+	return st->carries >> carry_shift(k) & 3u;
+}
+
+static void carry_set_n(struct pipeline_state *st, enum arr k, uint32_t n)
+{
+	st->carries = (uint8_t)((st->carries & ~(3u << carry_shift(k))) | n << carry_shift(k));
 }
 
 /* The carry of stabilisation window k (A_UP or A_DOWN, which must be set). */
@@ -695,18 +721,46 @@ static struct carry *carry_of(const struct pipeline_state *st, enum arr k)
 	return (struct carry *)((unsigned char *)(uintptr_t)st + sizeof *st) + i;
 }
 
-/* Drops window k's carry once it is w or more older than newest. */
+/* Drops window k's buckets that are w or more older than newest: the oldest
+ * ones (b[0].last < b[1].first), and first stays with the newest. */
 static void carry_expire(struct pipeline_state *st, enum arr k, int64_t newest, int64_t w)
 {
-	if (st->carries & carry_bit(k) && aged_out(newest, carry_of(st, k)->ts, w))
-		st->carries &= ~carry_bit(k);
+	uint32_t n = carry_n(st, k);
+	struct carry *c = carry_of(st, k);
+	uint32_t gone = 0;
+	while (gone < n && aged_out(newest, c->b[gone].last, w))
+		gone++;
+	if (gone == 0)
+		return;
+	memmove(c->b, c->b + gone, (n - gone) * sizeof c->b[0]);
+	carry_set_n(st, k, n - gone);
+}
+
+/* Window k's extreme over its recommendation x and its live buckets. */
+static double carry_extreme(const struct pipeline_state *st, enum arr k, double x)
+{
+	const struct carry *c = carry_of(st, k);
+	for (uint32_t i = 0; i < carry_n(st, k); i++)
+		if (k == A_DOWN ? c->b[i].v > x : c->b[i].v < x)
+			x = c->b[i].v;
+	return x;
 }
 
 /*
  * Ring position p is about to be reused for a sample at newest. When it is
  * window k's extreme (the deque's front) and still inside the window, it
- * becomes the carry, merged into a live one: the extreme of both, at the
- * newer time (p's: evictions go oldest first).
+ * goes into the carry (see the top): evictions go oldest first, so p's time
+ * is newer than every bucket's.
+ *
+ * Two buckets suffice: a bucket opens only when the newest one is gone
+ * (dominated) or spans W or more up to p's time t (t - first >= W). In the
+ * second case an older bucket ended before first, so newest - its last >
+ * t - first >= W: it left the window and carry_expire dropped it. Either
+ * way at most one other bucket is live when one opens. The merge of the two
+ * older buckets below is therefore never reached (a loaded carry is checked
+ * for the same order: b[0].last < first); it is kept so that the carry
+ * stays within two buckets whatever happens, and it is conservative: the
+ * extreme of both, live until the later last.
  */
 static void carry_keep(struct pipeline_state *st, enum arr k, uint32_t p, int64_t newest, int64_t w)
 {
@@ -716,13 +770,36 @@ static void carry_keep(struct pipeline_state *st, enum arr k, uint32_t p, int64_
 	if (aged_out(newest, ts, w))
 		return;
 	double v = REC(st)[p];
+	bool down = k == A_DOWN;
 	struct carry *c = carry_of(st, k);
 	carry_expire(st, k, newest, w);
-	if (st->carries & carry_bit(k) && (k == A_DOWN ? c->v > v : c->v < v))
-		v = c->v;
-	c->v = v;
-	c->ts = ts;
-	st->carries |= carry_bit(k);
+	uint32_t n = carry_n(st, k), kept = 0;
+	bool newest_kept = false; /* the newest bucket survives: first is its own */
+	for (uint32_t i = 0; i < n; i++) {
+		if (down ? v >= c->b[i].v : v <= c->b[i].v)
+			continue; /* dominated: ends earlier, not more extreme */
+		c->b[kept++] = c->b[i];
+		newest_kept = i == n - 1;
+	}
+	n = kept;
+	if (n > 0 && newest_kept && !aged_out(ts, c->first, w)) {
+		struct carry_bucket *b = &c->b[n - 1];
+		if (down ? v > b->v : v < b->v)
+			b->v = v;
+		b->last = ts;
+	} else {
+		if (n == CARRY_MAX) {
+			double v0 = c->b[0].v, v1 = c->b[1].v;
+			c->b[0].v = down ? fmax(v0, v1) : fmin(v0, v1);
+			c->b[0].last = c->b[1].last;
+			n = 1;
+		}
+		c->b[n].v = v;
+		c->b[n].last = ts;
+		c->first = ts;
+		n++;
+	}
+	carry_set_n(st, k, n);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -949,16 +1026,14 @@ static double stabilise(const struct pipeline_cfg *cfg, struct pipeline_state *s
 		dq_expire(st, A_UP, ts, cfg->up_ms);
 		up_low = recs[dq_front(st, A_UP)];
 		carry_expire(st, A_UP, ts, cfg->up_ms);
-		if (st->carries & CARRY_UP && carry_of(st, A_UP)->v < up_low)
-			up_low = carry_of(st, A_UP)->v;
+		up_low = carry_extreme(st, A_UP, up_low);
 	}
 	if (cfg->down_ms > 0) {
 		dq_push(st, A_DOWN, recs, p, true);
 		dq_expire(st, A_DOWN, ts, cfg->down_ms);
 		down_high = recs[dq_front(st, A_DOWN)];
 		carry_expire(st, A_DOWN, ts, cfg->down_ms);
-		if (st->carries & CARRY_DOWN && carry_of(st, A_DOWN)->v > down_high)
-			down_high = carry_of(st, A_DOWN)->v;
+		down_high = carry_extreme(st, A_DOWN, down_high);
 	}
 	if (!st->has_value)
 		return rec;
@@ -1119,8 +1194,10 @@ void pipeline_served(const struct pipeline_cfg *cfg, const struct pipeline_state
  *   i64 fail_since, u16 err length, err bytes
  *   u32 count, then count entries oldest first: i64 ts [, f64 raw] [, f64 rec]
  *     (raw for window methods, rec when a stabilisation window is set)
- *   u8 carries (CARRY_UP, CARRY_DOWN), then for each one set, up first:
- *     f64 value, i64 ts
+ *   u8 carries: the up window's live bucket count in bits 0-1, the down
+ *     window's in bits 2-3 (0 .. 2); then for each window with buckets, up
+ *     first: per bucket, oldest first, f64 value, i64 last; then i64 first
+ *     (of the newest bucket)
  *   u32 CRC-32 (IEEE) of everything before it
  * Version 1 is the same without the carries (not even their byte): it is
  * still read, as a state without carries, so an upgrade keeps the windows.
@@ -1201,9 +1278,14 @@ static size_t entry_size(const struct pipeline_state *st)
 #define BLOB_FIXED_V1 (4 + 4 + 4 + 49 + 1 + 5 * 8 + 2 * 8 + 4 + 8 + 2 + 4 + 4)
 #define BLOB_FIXED (BLOB_FIXED_V1 + 1)
 
-static unsigned carry_count(unsigned carries)
+/* Bytes of the carries in a blob, after their byte. */
+static size_t carry_blob_bytes(const struct pipeline_state *st)
 {
-	return (carries & CARRY_UP ? 1u : 0u) + (carries & CARRY_DOWN ? 1u : 0u);
+	size_t b = 0;
+	for (enum arr k = A_UP; k <= A_DOWN; k++)
+		if (st->arrays & 1u << k && carry_n(st, k) > 0)
+			b += carry_n(st, k) * 16 + 8;
+	return b;
 }
 
 int pipeline_state_save(const struct pipeline_state *st, const struct pipeline_cfg *cfg,
@@ -1212,7 +1294,7 @@ int pipeline_state_save(const struct pipeline_state *st, const struct pipeline_c
 	assert(state_fits(st, cfg));
 	size_t elen = st->err ? st->err->len : 0;
 	size_t total = BLOB_FIXED + elen + (size_t)st->n * entry_size(st) +
-	               carry_count(st->carries) * sizeof(struct carry);
+	               carry_blob_bytes(st);
 	*buf = NULL;
 	*len = 0;
 	unsigned char *p = malloc(total);
@@ -1259,10 +1341,14 @@ int pipeline_state_save(const struct pipeline_state *st, const struct pipeline_c
 	}
 	put_uint(&w, st->carries, 1);
 	for (enum arr k = A_UP; k <= A_DOWN; k++) {
-		if (!(st->carries & carry_bit(k)))
+		if (!(st->arrays & 1u << k) || carry_n(st, k) == 0)
 			continue;
-		put_f64(&w, carry_of(st, k)->v);
-		put_uint(&w, (uint64_t)carry_of(st, k)->ts, 8);
+		const struct carry *c = carry_of(st, k);
+		for (uint32_t i = 0; i < carry_n(st, k); i++) {
+			put_f64(&w, c->b[i].v);
+			put_uint(&w, (uint64_t)c->b[i].last, 8);
+		}
+		put_uint(&w, (uint64_t)c->first, 8);
 	}
 	put_uint(&w, crc32_ieee(p, w.off), 4);
 	assert(w.off == total);
@@ -1345,30 +1431,42 @@ static void state_rebuild(const struct pipeline_cfg *cfg, struct pipeline_state 
 
 /*
  * Reads a version 2 blob's carries into tmp, whose count ring entries are
- * read (newest: the newest one's time). A live carry comes from a full
- * ring, is older than its oldest entry and still inside its window (it is
- * dropped when it leaves it); anything else is refused (-1). The oldest
- * entry's time is exact here: it is newer than a carry inside a window.
+ * read (newest: the newest one's time). Live buckets come from a full ring
+ * and are what carry_keep leaves: at most two per window set, finite, in
+ * time order (b[0].last < first <= b[1].last), the newest spanning less
+ * than the window (last - first < W), each older than the ring's oldest
+ * entry and still inside its window (a bucket is dropped when it leaves
+ * it); anything else is refused (-1). The oldest entry's time is exact
+ * here: it is newer than a bucket inside a window.
  */
 static int blob_carries(const struct pipeline_cfg *cfg, struct pipeline_state *tmp, struct rbuf *r,
                         uint64_t count, int64_t newest)
 {
 	unsigned carries = (unsigned)get_uint(r, 1);
-	unsigned have = (tmp->arrays & 1u << A_UP ? CARRY_UP : 0) |
-	                (tmp->arrays & 1u << A_DOWN ? CARRY_DOWN : 0);
-	if (r->bad || carries & ~have || (carries && count != tmp->cap))
+	if (r->bad || carries & ~0xFu || (carries && count != tmp->cap))
 		return -1;
+	tmp->carries = (uint8_t)carries;
 	for (enum arr k = A_UP; k <= A_DOWN; k++) {
-		if (!(carries & carry_bit(k)))
+		uint32_t nb = carry_n(tmp, k);
+		if (nb == 0)
 			continue;
+		if (nb > CARRY_MAX || !(tmp->arrays & 1u << k))
+			return -1;
 		struct carry *c = carry_of(tmp, k);
-		c->v = get_f64(r);
-		c->ts = get_i64(r);
 		int64_t w = k == A_UP ? cfg->up_ms : cfg->down_ms;
-		if (r->bad || !isfinite(c->v) || c->ts >= ts_at(tmp, 0) || aged_out(newest, c->ts, w))
+		for (uint32_t i = 0; i < nb; i++) {
+			c->b[i].v = get_f64(r);
+			c->b[i].last = get_i64(r);
+			if (r->bad || !isfinite(c->b[i].v) || c->b[i].last >= ts_at(tmp, 0) ||
+			    c->b[i].last > newest || aged_out(newest, c->b[i].last, w))
+				return -1;
+		}
+		c->first = get_i64(r);
+		int64_t last = c->b[nb - 1].last;
+		if (r->bad || c->first > last || aged_out(last, c->first, w) ||
+		    (nb == 2 && c->b[0].last >= c->first))
 			return -1;
 	}
-	tmp->carries = (uint8_t)carries;
 	return 0;
 }
 

@@ -32,14 +32,17 @@
  *    window then holds the newest `capacity` samples. A stabilisation window
  *    keeps its extreme: a dropped recommendation that is the max of the down
  *    window (the min of the up window) while still inside it is carried and
- *    counts until it leaves the window. A window has one carry: a second
- *    such value merges into it as the larger (up: smaller) of the two, at
- *    the newer one's time. So downHigh (step 3) is never below the largest
- *    recommendation of the last `down`, upLow never above the smallest of
- *    the last `up`, whatever the timing; under such overflow a value may be
- *    held longer than its window (while the ring keeps dropping window
- *    extremes), never shorter. Exact would need a list as long as the
- *    overflow; a carry is 16 bytes per window set.
+ *    counts until it leaves the window. A window carries at most two
+ *    buckets: later such values merge into the newest one as the larger
+ *    (up: smaller) while it spans less than the window, else open a new
+ *    one; a bucket counts until its newest value leaves the window. So
+ *    downHigh (step 3) is never below the largest recommendation of the
+ *    last `down`, upLow never above the smallest of the last `up`, whatever
+ *    the timing; under such overflow a value may be held longer than its
+ *    window, never shorter, and at most one window longer: downHigh is never
+ *    above the largest recommendation of the last 2 * `down` (upLow never
+ *    below the smallest of the last 2 * `up`). Exact would need a list as
+ *    long as the overflow; a carry is 40 bytes per window set.
  * 2. smoothing (the "recommendation"):
  *    none     the raw value;
  *    ema      time-aware: alpha = 1 - 2^(-dt/halfLife), dt the gap to the

@@ -1698,9 +1698,10 @@ static void test_down_carry_hand(void **unused)
 
 	/*
 	 * 100 at 0 s, 80 at 1 s, then 10s: both leave the ring inside the window
-	 * (at 6 s and 7 s) and merge into one carry, 100 at 1 s. Exact would be
-	 * 100 up to 59 s, 80 at 60 s, 10 from 61 s; the carry serves 100 at
-	 * 60 s too (one second longer, never shorter), then 10.
+	 * (at 6 s and 7 s) and merge into one bucket (80 is not larger, 1 s
+	 * after the bucket's first): 100, last 1 s. Exact would be 100 up to
+	 * 59 s, 80 at 60 s, 10 from 61 s; the carry serves 100 at 60 s too (one
+	 * second longer, never shorter), then 10.
 	 */
 	st = state_of(&c);
 	fed(&c, st, 100, T0);
@@ -1734,7 +1735,7 @@ static void test_up_carry_hand(void **unused)
 	assert_same(fed(&c, st, 100, T0 + SEC(60)), 100);
 	pipeline_state_free(st);
 
-	/* 10 at 0 s, 20 at 1 s, then 100s: one carry, 10 at 1 s */
+	/* 10 at 0 s, 20 at 1 s, then 100s: one bucket, 10, last 1 s */
 	st = state_of(&c);
 	fed(&c, st, 10, T0);
 	assert_same(fed(&c, st, 20, T0 + SEC(1)), 10);
@@ -1763,7 +1764,8 @@ static void test_carry_save_load(void **unused)
 	char err[256] = "";
 	assert_int_equal(pipeline_state_save(sa, &c, &blob, &len), 0);
 	assert_int_equal(blob[4], 2);                /* version 2 */
-	assert_int_equal(blob[len - 4 - 32 - 1], 3); /* both carries, before the CRC */
+	/* one bucket in each window (up in bits 0-1, down in bits 2-3), 24 bytes each */
+	assert_int_equal(blob[len - 4 - 48 - 1], 1 | 1 << 2);
 	feed(&c, sb, 1, T0 - SEC(5));
 	assert_int_equal(pipeline_state_load(sb, &c, blob, len, err, sizeof err), 0);
 
@@ -1791,7 +1793,7 @@ static void test_carry_save_load(void **unused)
 	pipeline_state_free(sb);
 }
 
-/* A down carry (100 at 0 s, one at 6 s) in a blob: the offsets of its parts. */
+/* A down carry (100 at 0 s, evicted at 6 s: one bucket) in a blob. */
 static void carry_blob(const struct pipeline_cfg *c, unsigned char **blob, size_t *len)
 {
 	struct pipeline_state *st = state_of(c);
@@ -1800,6 +1802,12 @@ static void carry_blob(const struct pipeline_cfg *c, unsigned char **blob, size_
 		fed(c, st, 10, T0 + SEC(i));
 	assert_int_equal(pipeline_state_save(st, c, blob, len), 0);
 	pipeline_state_free(st);
+}
+
+/* Writes an int64 or a double at b + off. */
+static void put8(unsigned char *b, size_t off, const void *x)
+{
+	memcpy(b + off, x, 8);
 }
 
 /* Carries that cannot be are refused, even under a valid checksum. */
@@ -1812,72 +1820,139 @@ static void test_load_rejects_bad_carry(void **unused)
 	unsigned char *blob = NULL;
 	size_t len = 0;
 	carry_blob(&c, &blob, &len);
-	size_t flags = len - 4 - 16 - 1, cv = flags + 1, cts = flags + 9;
-	assert_int_equal(blob[flags], 2); /* the down carry */
+	/* the byte, then the bucket (value, last) and the newest bucket's first */
+	size_t flags = len - 4 - 24 - 1, cv = flags + 1, clast = flags + 9, cfirst = flags + 17;
+	assert_int_equal(blob[flags], 1 << 2); /* one down bucket */
 	double v;
 	int64_t t;
 	memcpy(&v, blob + cv, 8);
-	memcpy(&t, blob + cts, 8);
 	assert_same(v, 100);
+	memcpy(&t, blob + clast, 8);
+	assert_int_equal(t, T0);
+	memcpy(&t, blob + cfirst, 8);
 	assert_int_equal(t, T0);
 	unsigned char *b = malloc(len);
 	assert_non_null(b);
 
-	/* an up carry in a shape without an up window */
+	/* an up bucket in a shape without an up window */
 	memcpy(b, blob, len);
-	b[flags] = 3;
+	b[flags] = 1 | 1 << 2;
+	reseal(b, len);
+	expect_rejected(&c, dst, b, len, "bad carry");
+	/* three buckets; bits that mean nothing */
+	memcpy(b, blob, len);
+	b[flags] = 3 << 2;
+	reseal(b, len);
+	expect_rejected(&c, dst, b, len, "bad carry");
+	memcpy(b, blob, len);
+	b[flags] = 1 << 2 | 1 << 4;
 	reseal(b, len);
 	expect_rejected(&c, dst, b, len, "bad carry");
 	/* not finite */
 	memcpy(b, blob, len);
 	v = INFINITY;
-	memcpy(b + cv, &v, 8);
+	put8(b, cv, &v);
 	reseal(b, len);
 	expect_rejected(&c, dst, b, len, "bad carry");
 	/* outside its window (60 s before the newest, 10 s) */
 	memcpy(b, blob, len);
 	t = T0 + SEC(10) - SEC(60);
-	memcpy(b + cts, &t, 8);
+	put8(b, clast, &t);
+	put8(b, cfirst, &t);
 	reseal(b, len);
 	expect_rejected(&c, dst, b, len, "bad carry");
 	/* not older than the ring's oldest entry (5 s) */
 	memcpy(b, blob, len);
 	t = T0 + SEC(5);
-	memcpy(b + cts, &t, 8);
+	put8(b, clast, &t);
+	put8(b, cfirst, &t);
 	reseal(b, len);
 	expect_rejected(&c, dst, b, len, "bad carry");
-	/* the carries' byte but no carry (one entry short) */
+	/* first after last */
+	memcpy(b, blob, len);
+	t = T0 + 1;
+	put8(b, cfirst, &t);
+	reseal(b, len);
+	expect_rejected(&c, dst, b, len, "bad carry");
+	/* spanning the window (60 s); 59.999 s loads */
+	memcpy(b, blob, len);
+	t = T0 - SEC(60);
+	put8(b, cfirst, &t);
+	reseal(b, len);
+	expect_rejected(&c, dst, b, len, "bad carry");
+	t = T0 - SEC(60) + 1;
+	put8(b, cfirst, &t);
+	reseal(b, len);
+	char err[256] = "";
+	if (pipeline_state_load(dst, &c, b, len, err, sizeof err) != 0)
+		fail_msg("a span under the window refused: %s", err);
+	/* two buckets announced, one there; none announced, one there */
+	memcpy(b, blob, len);
+	b[flags] = 2 << 2;
+	reseal(b, len);
+	expect_rejected(&c, dst, b, len, "bad carry");
 	memcpy(b, blob, len);
 	b[flags] = 0;
 	reseal(b, len);
 	expect_rejected(&c, dst, b, len, "corrupt");
-	/* a carry while the ring is not full */
+	/* a bucket while the ring is not full */
 	struct pipeline_state *part = state_of(&c);
 	fed(&c, part, 100, T0);
 	fed(&c, part, 10, T0 + SEC(1));
 	unsigned char *pb = NULL;
 	size_t pl = 0;
 	assert_int_equal(pipeline_state_save(part, &c, &pb, &pl), 0);
-	unsigned char *p2 = malloc(pl + 16);
+	unsigned char *p2 = malloc(pl + 24);
 	assert_non_null(p2);
 	memcpy(p2, pb, pl - 5);
-	p2[pl - 5] = 2;
+	p2[pl - 5] = 1 << 2;
 	v = 100;
 	t = T0 - SEC(1);
-	memcpy(p2 + pl - 4, &v, 8);
-	memcpy(p2 + pl + 4, &t, 8);
-	uint32_t total = (uint32_t)pl + 16;
+	put8(p2, pl - 4, &v);
+	put8(p2, pl + 4, &t);
+	put8(p2, pl + 12, &t);
+	uint32_t total = (uint32_t)pl + 24;
 	for (int i = 0; i < 4; i++)
 		p2[8 + i] = (unsigned char)(total >> (8 * i));
-	reseal(p2, pl + 16);
-	expect_rejected(&c, dst, p2, pl + 16, "bad carry");
-	/* the same carry with the ring full loads */
-	memcpy(b, blob, len);
-	char err[256] = "";
-	assert_int_equal(pipeline_state_load(dst, &c, b, len, err, sizeof err), 0);
+	reseal(p2, pl + 24);
+	expect_rejected(&c, dst, p2, pl + 24, "bad carry");
+
+	/* two buckets: 1000 falling by 1 a second, at 80 s (1000 until 59 s, 940 from 60 s) */
+	struct pipeline_state *two = state_of(&c);
+	for (int i = 0; i <= 80; i++)
+		fed(&c, two, 1000 - i, T0 + SEC(i));
+	unsigned char *tb = NULL;
+	size_t tl = 0;
+	assert_int_equal(pipeline_state_save(two, &c, &tb, &tl), 0);
+	size_t tflags = tl - 4 - 40 - 1, last0 = tflags + 9, tfirst = tflags + 33;
+	assert_int_equal(tb[tflags], 2 << 2);
+	/* out of order: the older bucket's last not before the newest's first */
+	unsigned char *t2 = malloc(tl);
+	assert_non_null(t2);
+	memcpy(t2, tb, tl);
+	t = T0 + SEC(60);
+	put8(t2, last0, &t);
+	reseal(t2, tl);
+	expect_rejected(&c, dst, t2, tl, "bad carry");
+	memcpy(t2, tb, tl);
+	t = T0 + SEC(59);
+	put8(t2, tfirst, &t);
+	reseal(t2, tl);
+	expect_rejected(&c, dst, t2, tl, "bad carry");
+	/* as saved, it loads */
+	if (pipeline_state_load(dst, &c, tb, tl, err, sizeof err) != 0)
+		fail_msg("two buckets refused: %s", err);
+	assert_same(fed(&c, dst, 0, T0 + SEC(118)), 1000);
+	assert_same(fed(&c, dst, 0, T0 + SEC(119)), 940);
+
+	/* the original, with the ring full, loads */
+	assert_int_equal(pipeline_state_load(dst, &c, blob, len, err, sizeof err), 0);
 	assert_same(fed(&c, dst, 10, T0 + SEC(59)), 100);
 	assert_same(fed(&c, dst, 10, T0 + SEC(60)), 10);
 
+	free(t2);
+	free(tb);
+	pipeline_state_free(two);
 	free(p2);
 	free(pb);
 	pipeline_state_free(part);
