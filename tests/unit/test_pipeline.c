@@ -1613,7 +1613,9 @@ static void test_long_wide_positions(void **unused)
  * (40 + 5 + 2 = 47) keeps every one: the served value is that extreme
  * exactly. fast = true: bursts of gaps down to 50 ms put far more samples in
  * a window than the ring holds; the extremes it evicts while inside their
- * window are carried, which may hold them longer, never shorter.
+ * window are carried, which may hold them longer, never shorter, and at
+ * most W longer: the served value is never above the largest raw value of
+ * the last 2W (up: never below the smallest).
  */
 static void window_irregular(bool down, bool fast)
 {
@@ -1644,15 +1646,20 @@ static void window_irregular(bool down, bool fast)
 		ts[k] = t;
 		val[k] = (double)((seed >> 13) % 1000);
 		double served = fed(&c, st, val[k], t);
-		double want = val[k];
+		double want = val[k], bound = val[k];
 		int n = 1;
 		for (int j = k - 1; j >= 0 && t - ts[j] < w; j--, n++)
 			want = down ? fmax(want, val[j]) : fmin(want, val[j]);
+		for (int j = k - 1; j >= 0 && t - ts[j] < 2 * w; j--)
+			bound = down ? fmax(bound, val[j]) : fmin(bound, val[j]);
 		if (n > most)
 			most = n;
 		if (down ? served < want : served > want)
 			fail_msg("step %d: served %g, %s %g, the %s raw value of the last 10m", k, served,
 			         down ? "below" : "above", want, down ? "largest" : "smallest");
+		if (down ? served > bound : served < bound)
+			fail_msg("step %d: served %g, %s %g, the %s raw value of the last 20m", k, served,
+			         down ? "above" : "below", bound, down ? "largest" : "smallest");
 		if (!fast)
 			assert_same(served, want); /* no other window: it is that extreme */
 		held_longer += served != want;
@@ -1746,6 +1753,53 @@ static void test_up_carry_hand(void **unused)
 }
 
 /*
+ * A steady fall sampled far faster than the ring was sized for: down 60 s at
+ * 15 s (a ring of 6), 1000 at 0 s, then 999, 998, ... every second for 300 s.
+ * Every evicted entry is the window's max (the values fall), so each goes
+ * into the carry. Exact: the value of 59 s before, 1000 - (t - 59) from 59 s.
+ * The carry: 1000 (0 s, evicted at 6 s) opens a bucket; the entries up to
+ * 59 s merge into it (less than 60 s after its first); 940 (60 s, evicted
+ * at 66 s) opens a second. The first is served until its last (59 s) is
+ * 60 s old, at 119 s; then 940 (the bucket of 60 .. 119 s) up to 178 s,
+ * 880 up to 238 s...: 1000 - 60k from 60k + 59 s to 60k + 118 s (k >= 1;
+ * 1000 up to 118 s), 760 at 300 s. Never below the exact value, never above
+ * the max of the last 120 s. A single (value, time) carry merged at the
+ * newer time served 1000 throughout. The same for up with a steady rise.
+ */
+static void carry_steady(bool down)
+{
+	struct pipeline_cfg c = cfg_of(SMOOTH_NONE);
+	if (down)
+		c.down_ms = SEC(60);
+	else
+		c.up_ms = SEC(60);
+	struct pipeline_state *st = state_of(&c);
+	const double d = down ? -1 : 1; /* the direction of the series */
+	double served = 0;
+	for (int t = 0; t <= 300; t++) {
+		served = fed(&c, st, 1000 + d * t, T0 + SEC(t));
+		double exact = 1000 + d * (t < 59 ? 0 : t - 59);  /* the last 60 s' extreme */
+		double bound = 1000 + d * (t < 119 ? 0 : t - 119); /* the last 120 s' */
+		if (down ? served < exact : served > exact)
+			fail_msg("%s at %d s: served %g, %s the exact %g", down ? "down" : "up", t, served,
+			         down ? "below" : "above", exact);
+		if (down ? served > bound : served < bound)
+			fail_msg("%s at %d s: served %g, %s %g, held more than a window too long",
+			         down ? "down" : "up", t, served, down ? "above" : "below", bound);
+		int k = (t + 1) / 60 - 1;
+		assert_same(served, 1000 + d * 60 * (k < 0 ? 0 : k));
+	}
+	assert_same(served, down ? 760 : 1240);
+	pipeline_state_free(st);
+}
+
+static void test_carry_bounded_hand(void **unused)
+{
+	carry_steady(true);
+	carry_steady(false);
+}
+
+/*
  * Both windows carry (a 100 and a 10 evicted at 6 s and 7 s); a saved and
  * restored state keeps them and continues exactly as the original.
  */
@@ -1791,6 +1845,71 @@ static void test_carry_save_load(void **unused)
 	free(blob);
 	pipeline_state_free(sa);
 	pipeline_state_free(sb);
+}
+
+/*
+ * Two live buckets (carry_steady at 80 s: 1000 until 59 s, 940 from 60 s to
+ * 74 s), saved and restored: the restored state continues bit for bit, the
+ * ring overflowing (300 ms apart) and then not (15 s apart).
+ */
+static void carry_two_buckets(bool down)
+{
+	struct pipeline_cfg c = cfg_of(SMOOTH_NONE);
+	c.up_ms = SEC(60);
+	c.down_ms = SEC(60);
+	struct pipeline_state *sa = state_of(&c), *sb = state_of(&c);
+	const double d = down ? -1 : 1;
+	for (int t = 0; t <= 80; t++)
+		fed(&c, sa, 1000 + d * t, T0 + SEC(t));
+	unsigned char *blob = NULL;
+	size_t len = 0;
+	char err[256] = "";
+	assert_int_equal(pipeline_state_save(sa, &c, &blob, &len), 0);
+	size_t flags = len - 4 - 40 - 1;
+	assert_int_equal(blob[flags], down ? 2 << 2 : 2); /* two buckets, the other window none */
+	double v0, v1;
+	int64_t last0, last1, first;
+	memcpy(&v0, blob + flags + 1, 8);
+	memcpy(&last0, blob + flags + 9, 8);
+	memcpy(&v1, blob + flags + 17, 8);
+	memcpy(&last1, blob + flags + 25, 8);
+	memcpy(&first, blob + flags + 33, 8);
+	assert_same(v0, 1000);
+	assert_int_equal(last0, T0 + SEC(59));
+	assert_same(v1, 1000 + d * 60);
+	assert_int_equal(last1, T0 + SEC(74));
+	assert_int_equal(first, T0 + SEC(60));
+	feed(&c, sb, 1, T0 - SEC(5));
+	if (pipeline_state_load(sb, &c, blob, len, err, sizeof err) != 0)
+		fail_msg("two buckets refused: %s", err);
+
+	struct pipeline_out oa, ob;
+	for (int i = 81; i < 600; i++) {
+		int64_t t = i < 400 ? T0 + SEC(80) + 300 * (i - 80) : T0 + SEC(176) + SEC(15) * (i - 399);
+		double v = (double)(i * 37 % 101) + (i < 120 ? 1000 : 0);
+		oa = feed(&c, sa, v, t);
+		ob = feed(&c, sb, v, t);
+		assert_outs_equal(&oa, &ob, 1);
+		if (i == 81) /* the first bucket's 1000 still counts: its last, 59 s, is 21.3 s old */
+			assert_same(oa.value, 1000);
+	}
+	unsigned char *ba = NULL, *bb = NULL;
+	size_t la = 0, lb = 0;
+	assert_int_equal(pipeline_state_save(sa, &c, &ba, &la), 0);
+	assert_int_equal(pipeline_state_save(sb, &c, &bb, &lb), 0);
+	assert_int_equal(la, lb);
+	assert_memory_equal(ba, bb, la);
+	free(ba);
+	free(bb);
+	free(blob);
+	pipeline_state_free(sa);
+	pipeline_state_free(sb);
+}
+
+static void test_carry_two_buckets_save_load(void **unused)
+{
+	carry_two_buckets(true);
+	carry_two_buckets(false);
 }
 
 /* A down carry (100 at 0 s, evicted at 6 s: one bucket) in a blob. */
@@ -2094,7 +2213,9 @@ int main(void)
 		cmocka_unit_test(test_windows_overflowing_ring),
 		cmocka_unit_test(test_down_carry_hand),
 		cmocka_unit_test(test_up_carry_hand),
+		cmocka_unit_test(test_carry_bounded_hand),
 		cmocka_unit_test(test_carry_save_load),
+		cmocka_unit_test(test_carry_two_buckets_save_load),
 		cmocka_unit_test(test_load_rejects_bad_carry),
 		cmocka_unit_test(test_load_version_1),
 	};
