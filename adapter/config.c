@@ -303,6 +303,18 @@ static void load_sources(const cJSON *obj, struct config *c, bool plugins_failed
 			params_release(src->scaler->source_params, src->scaler->n_source_params, src->params);
 			free(src->params);
 			src->params = NULL;
+			continue;
+		}
+		/* what open would refuse at the first fetch, refused now; every source,
+		 * used by a metric or not: a password in a url is a mistake either way,
+		 * and the metric added next week should not be what reveals it */
+		char cerr[600] = "";
+		if (src->params && src->scaler->check_source &&
+		    src->scaler->check_source(src->params, cerr, sizeof cerr)) {
+			errlist_add(errs, path, "%s", cerr[0] ? cerr : "refused by the scaler");
+			params_release(src->scaler->source_params, src->scaler->n_source_params, src->params);
+			free(src->params);
+			src->params = NULL;
 		}
 	}
 }

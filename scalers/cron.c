@@ -481,6 +481,22 @@ static int cron_open(void *state, const void *source_params, const struct sw_hos
 	return 0;
 }
 
+/* The source's timezone, as open loads it. */
+static int cron_check_source(const void *source_params, char *err, size_t errlen)
+{
+	const struct cron_source *src = source_params;
+	if (!src || !src->timezone || !*src->timezone)
+		return 0;
+	char why[400];
+	struct tzfile *z = tzfile_load(src->timezone, NULL, why, sizeof why);
+	if (!z) {
+		snprintf(err, errlen, "timezone: %s", why);
+		return -1;
+	}
+	tzfile_free(z);
+	return 0;
+}
+
 static int cron_check_metric(const void *source_params, const struct sw_request *req, char *err, size_t errlen)
 {
 	const struct cron_metric *m = req->params;
@@ -562,4 +578,5 @@ const struct sw_scaler_type scaler_cron = {
 	.check_metric = cron_check_metric,
 	.fetch = cron_fetch,
 	.close = cron_close,
+	.check_source = cron_check_source,
 };

@@ -400,22 +400,30 @@ static int header_value_ok(const char *s)
 	return 1;
 }
 
-/* "Name: value", or "Name;" for an empty value (curl's way to send one). */
-static char *header_line(const char *name, const char *value, char *err, size_t errlen)
+/* 0 when name: value can be sent as one header line, else -1 with a message. */
+static int header_check(const char *name, const char *value, char *err, size_t errlen)
 {
 	if (!header_name_ok(name)) {
 		snprintf(err, errlen, "header name '%.100s' is not a valid HTTP token", name);
-		return NULL;
+		return -1;
 	}
 	if (!header_value_ok(value)) {
 		snprintf(err, errlen, "header '%.100s' has a line break in its value", name);
-		return NULL;
+		return -1;
 	}
-	size_t nl = strlen(name), vl = strlen(value);
-	if (nl + vl + 3 > HTTP_HEADER_MAX) {
+	if (strlen(name) + strlen(value) + 3 > HTTP_HEADER_MAX) {
 		snprintf(err, errlen, "header '%.100s' is longer than %d bytes", name, HTTP_HEADER_MAX);
-		return NULL;
+		return -1;
 	}
+	return 0;
+}
+
+/* "Name: value", or "Name;" for an empty value (curl's way to send one). */
+static char *header_line(const char *name, const char *value, char *err, size_t errlen)
+{
+	if (header_check(name, value, err, errlen))
+		return NULL;
+	size_t nl = strlen(name), vl = strlen(value);
 	char *line = malloc(nl + vl + 3);
 	if (!line) {
 		snprintf(err, errlen, "out of memory");
@@ -439,6 +447,36 @@ static int copy_opt(char **dst, const char *src)
 	return *dst ? 0 : -1;
 }
 
+int http_source_check(const struct http_source_params *p, char *err, size_t errlen)
+{
+	if (p->url && *p->url && http_url_check(p->url, "url", err, errlen))
+		return -1;
+	if (p->basic_username && *p->basic_username && !(p->basic_password_file && *p->basic_password_file)) {
+		snprintf(err, errlen, "basicAuth.username needs basicAuth.passwordFile");
+		return -1;
+	}
+	if (p->basic_password_file && *p->basic_password_file && !(p->basic_username && *p->basic_username)) {
+		snprintf(err, errlen, "basicAuth.passwordFile needs basicAuth.username");
+		return -1;
+	}
+	if (p->basic_password_file && *p->basic_password_file && p->bearer_token_file && *p->bearer_token_file) {
+		snprintf(err, errlen, "set either bearerTokenFile or basicAuth, not both");
+		return -1;
+	}
+	if ((p->tls_cert_file && *p->tls_cert_file) != (p->tls_key_file && *p->tls_key_file)) {
+		snprintf(err, errlen, "tls.certFile and tls.keyFile go together");
+		return -1;
+	}
+	if (p->headers.n > HTTP_MAX_HEADERS) {
+		snprintf(err, errlen, "more than %d headers", HTTP_MAX_HEADERS);
+		return -1;
+	}
+	for (size_t i = 0; i < p->headers.n; i++)
+		if (header_check(p->headers.items[i].name, p->headers.items[i].value, err, errlen))
+			return -1;
+	return 0;
+}
+
 struct http_client *http_client_new(const struct http_source_params *p, char *err, size_t errlen)
 {
 	if (sw_curl_load(err, errlen))
@@ -446,28 +484,8 @@ struct http_client *http_client_new(const struct http_source_params *p, char *er
 	static const struct http_source_params none;
 	if (!p)
 		p = &none;
-	if (p->url && *p->url && http_url_check(p->url, "url", err, errlen))
+	if (http_source_check(p, err, errlen))
 		return NULL;
-	if (p->basic_username && *p->basic_username && !(p->basic_password_file && *p->basic_password_file)) {
-		snprintf(err, errlen, "basicAuth.username needs basicAuth.passwordFile");
-		return NULL;
-	}
-	if (p->basic_password_file && *p->basic_password_file && !(p->basic_username && *p->basic_username)) {
-		snprintf(err, errlen, "basicAuth.passwordFile needs basicAuth.username");
-		return NULL;
-	}
-	if (p->basic_password_file && *p->basic_password_file && p->bearer_token_file && *p->bearer_token_file) {
-		snprintf(err, errlen, "set either bearerTokenFile or basicAuth, not both");
-		return NULL;
-	}
-	if ((p->tls_cert_file && *p->tls_cert_file) != (p->tls_key_file && *p->tls_key_file)) {
-		snprintf(err, errlen, "tls.certFile and tls.keyFile go together");
-		return NULL;
-	}
-	if (p->headers.n > HTTP_MAX_HEADERS) {
-		snprintf(err, errlen, "more than %d headers", HTTP_MAX_HEADERS);
-		return NULL;
-	}
 
 	struct http_client *c = calloc(1, sizeof *c);
 	if (!c) {

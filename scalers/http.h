@@ -117,6 +117,12 @@ void http_global_release(void);
  * a client certificate without its key) or on allocation failure. p->url may
  * be NULL when every request gives a full URL. Housekeeping thread. */
 struct http_client *http_client_new(const struct http_source_params *p, char *err, size_t errlen);
+/* The checks http_client_new makes on p, without loading libcurl or
+ * contacting anything: for a scaler's check_source, so that `scalewise check`
+ * refuses what open would. 0, or -1 with a message that begins with the key
+ * at fault ("url 'http://h/' must not hold credentials; ...") and holds no
+ * secret. A missing url is not an error here. Any thread. */
+int http_source_check(const struct http_source_params *p, char *err, size_t errlen);
 /* Closes the pooled connections and frees the client; no request may be
  * running on it. NULL is ignored. */
 void http_client_free(struct http_client *c);

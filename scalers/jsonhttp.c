@@ -157,14 +157,21 @@ int jsonhttp_encode(const char *s, char *out, size_t n)
 	return 0;
 }
 
+int jsonhttp_check(const struct http_source_params *p, bool url_optional, char *err, size_t errlen)
+{
+	if (!(p->url && *p->url) && !url_optional) {
+		snprintf(err, errlen, "url is required");
+		return -1;
+	}
+	return http_source_check(p, err, errlen);
+}
+
 int jsonhttp_open(struct jsonhttp_state *st, const struct http_source_params *p, bool url_optional,
 		  const struct sw_host *host, char *err, size_t errlen)
 {
 	const char *base = p->url && *p->url ? p->url : NULL;
-	if (!base && !url_optional) {
-		snprintf(err, errlen, "url is required");
+	if (jsonhttp_check(p, url_optional, err, errlen))
 		return -1;
-	}
 	struct jsonhttp_state s = { .host = host };
 	s.http = http_client_new(p, err, errlen);
 	if (!s.http)

@@ -30,6 +30,9 @@ struct jsonhttp_state {
 int jsonhttp_emit(const struct jsonhttp_state *st, const struct sw_request *req, double v, struct sw_batch *out,
 		  char *err, size_t errlen);
 
+/* The shared check_source op: the url unless url_optional, and what
+ * http_source_check refuses. 0, or -1 with a message. */
+int jsonhttp_check(const struct http_source_params *p, bool url_optional, char *err, size_t errlen);
 /* The shared open op: requires the source's url unless url_optional and
  * makes the client (which refuses a url http_url_check refuses). 0, or -1
  * with a message and st untouched. */

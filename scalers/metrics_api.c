@@ -61,6 +61,13 @@ static int mapi_open(void *state, const void *source_params, const struct sw_hos
 	return jsonhttp_open(state, &p->http, true, host, err, errlen);
 }
 
+/* The source's own settings; a metric's url is checked with the metric. */
+static int mapi_check_source(const void *source_params, char *err, size_t errlen)
+{
+	const struct mapi_source *p = source_params;
+	return jsonhttp_check(&p->http, true, err, errlen);
+}
+
 static int mapi_check_metric(const void *source_params, const struct sw_request *req, char *err, size_t errlen)
 {
 	const struct mapi_source *p = source_params;
@@ -160,4 +167,5 @@ const struct sw_scaler_type scaler_metrics_api = {
 	.check_metric = mapi_check_metric,
 	.fetch = mapi_fetch,
 	.close = mapi_close,
+	.check_source = mapi_check_source,
 };

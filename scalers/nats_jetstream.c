@@ -136,6 +136,12 @@ static int njs_open(void *state, const void *source_params, const struct sw_host
 	return jsonhttp_open(state, &p->http, false, host, err, errlen);
 }
 
+static int njs_check_source(const void *source_params, char *err, size_t errlen)
+{
+	const struct njs_source *p = source_params;
+	return jsonhttp_check(&p->http, false, err, errlen);
+}
+
 static int njs_check_metric(const void *source_params, const struct sw_request *req, char *err, size_t errlen)
 {
 	return metric_ok(req->params, err, errlen);
@@ -218,4 +224,5 @@ const struct sw_scaler_type scaler_nats_jetstream = {
 	.check_metric = njs_check_metric,
 	.fetch = njs_fetch,
 	.close = njs_close,
+	.check_source = njs_check_source,
 };

@@ -795,10 +795,13 @@ static int pg_open(void *state, const void *source_params, const struct sw_host 
 	return 0;
 }
 
+static int pg_check_source(const void *source_params, char *err, size_t errlen)
+{
+	return source_check(source_params, err, errlen);
+}
+
 static int pg_check_metric(const void *source_params, const struct sw_request *req, char *err, size_t errlen)
 {
-	if (source_params && source_check(source_params, err, errlen))
-		return -1;
 	if (req->query) {
 		snprintf(err, errlen, "query: a postgresql source takes its SQL in params.query");
 		return -1;
@@ -923,4 +926,5 @@ const struct sw_scaler_type scaler_postgresql = {
 	.check_metric = pg_check_metric,
 	.fetch = pg_fetch,
 	.close = pg_close,
+	.check_source = pg_check_source,
 };

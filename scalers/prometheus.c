@@ -477,14 +477,23 @@ static int add_to_batch(void *ctx, double value, int64_t ts_ms, const struct sw_
 	return b->host->batch_add(b->out, value, ts_ms, labels, nlabels) ? -1 : 0;
 }
 
-static int prom_open(void *state, const void *source_params, const struct sw_host *host, char *err, size_t errlen)
+/* What open refuses, checked at load without contacting anything. */
+static int prom_check_source(const void *source_params, char *err, size_t errlen)
 {
-	struct prom_state *st = state;
 	const struct prom_params *p = source_params;
 	if (!p->http.url || !*p->http.url) {
 		snprintf(err, errlen, "url is required");
 		return -1;
 	}
+	return http_source_check(&p->http, err, errlen);
+}
+
+static int prom_open(void *state, const void *source_params, const struct sw_host *host, char *err, size_t errlen)
+{
+	struct prom_state *st = state;
+	const struct prom_params *p = source_params;
+	if (prom_check_source(p, err, errlen))
+		return -1;
 	st->http = http_client_new(&p->http, err, errlen);
 	if (!st->http)
 		return -1;
@@ -502,13 +511,8 @@ static int prom_open(void *state, const void *source_params, const struct sw_hos
 	return 0;
 }
 
-/* The query, and the source's url as open will check it: `scalewise check`
- * runs check_metric, not open, and must refuse a url holding credentials. */
 static int prom_check_metric(const void *source_params, const struct sw_request *req, char *err, size_t errlen)
 {
-	const struct prom_params *p = source_params;
-	if (p && p->http.url && *p->http.url && http_url_check(p->http.url, "url", err, errlen))
-		return -1;
 	return query_ok(req->query, err, errlen);
 }
 
@@ -678,4 +682,5 @@ const struct sw_scaler_type scaler_prometheus = {
 	.fetch = prom_fetch,
 	.close = prom_close,
 	.fetch_range = prom_fetch_range,
+	.check_source = prom_check_source,
 };

@@ -352,6 +352,12 @@ static int rmq_open(void *state, const void *source_params, const struct sw_host
 	return jsonhttp_open(state, &p->http, false, host, err, errlen);
 }
 
+static int rmq_check_source(const void *source_params, char *err, size_t errlen)
+{
+	const struct rmq_source *p = source_params;
+	return jsonhttp_check(&p->http, false, err, errlen);
+}
+
 static int rmq_check_metric(const void *source_params, const struct sw_request *req, char *err, size_t errlen)
 {
 	struct rmq_plan pl;
@@ -431,4 +437,5 @@ const struct sw_scaler_type scaler_rabbitmq = {
 	.check_metric = rmq_check_metric,
 	.fetch = rmq_fetch,
 	.close = rmq_close,
+	.check_source = rmq_check_source,
 };

@@ -933,13 +933,16 @@ static int rd_open(void *state, const void *source_params, const struct sw_host 
 	return 0;
 }
 
-static int rd_check_metric(const void *source_params, const struct sw_request *req, char *err, size_t errlen)
+static int rd_check_source(const void *source_params, char *err, size_t errlen)
 {
 	char host[256];
 	int port;
+	return source_check(source_params, host, sizeof host, &port, err, errlen);
+}
+
+static int rd_check_metric(const void *source_params, const struct sw_request *req, char *err, size_t errlen)
+{
 	enum rmode mode;
-	if (source_params && source_check(source_params, host, sizeof host, &port, err, errlen))
-		return -1;
 	if (req->query) {
 		snprintf(err, errlen, "query: a redis source takes params, not a query");
 		return -1;
@@ -1067,4 +1070,5 @@ const struct sw_scaler_type scaler_redis = {
 	.check_metric = rd_check_metric,
 	.fetch = rd_fetch,
 	.close = rd_close,
+	.check_source = rd_check_source,
 };

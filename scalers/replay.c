@@ -147,6 +147,11 @@ static int replay_open(void *state, const void *source_params, const struct sw_h
 	return 0;
 }
 
+static int replay_check_source(const void *source_params, char *err, size_t errlen)
+{
+	return params_ok(source_params, err, errlen);
+}
+
 static int replay_check_metric(const void *source_params, const struct sw_request *req, char *err, size_t errlen)
 {
 	const struct replay_source *src = source_params;
@@ -248,4 +253,5 @@ const struct sw_scaler_type scaler_replay = {
 	.check_metric = replay_check_metric,
 	.fetch = replay_fetch,
 	.close = replay_close,
+	.check_source = replay_check_source,
 };

@@ -152,6 +152,17 @@ struct sw_scaler_type {
 	int (*fetch_range)(void *state, const void *source_params, const struct sw_request *req,
 			   int64_t start_ms, int64_t end_ms, int64_t step_ms, struct sw_batch *out,
 			   char *err, size_t errlen);
+
+	/* Optional (NULL when the table says it all): checks a source's params as
+	 * open would, without contacting anything or reading a secret (a url's
+	 * scheme, host and credentials; settings that must go together), so that
+	 * `scalewise check` refuses what open would refuse at the first fetch.
+	 * Called once per source at load, used by a metric or not; a source it
+	 * refuses is reported as "sources.NAME: <message>" and its metrics are not
+	 * checked against it. The message begins with the key at fault ("url
+	 * 'http://h/' must not hold credentials; ...") and holds no secret.
+	 * 0, or -1 with a message. */
+	int (*check_source)(const void *source_params, char *err, size_t errlen);
 };
 
 /* What a plugin exports under the name SW_SCALER_ENTRY. */

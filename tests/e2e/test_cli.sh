@@ -47,6 +47,18 @@ contains "missing file message" "cannot read '$TMP/nope.yaml'" "$out"
 printf 'a: [1,\n' >"$TMP/syntax.yaml"
 out=$("$BIN" check --config "$TMP/syntax.yaml" 2>&1); check "syntax error exit" 2 $?
 contains "syntax error names the line" "line " "$out"
+# a source url open would refuse is refused by check, used by a metric or not; no password shown
+cat >"$TMP/url.yaml" <<'YAML'
+sources:
+  rmq: {type: rabbitmq, url: 'http://guest:s3cret@rabbit:15672'}
+  njs: {type: nats-jetstream, url: 'nats:8222'}
+metrics:
+  - {name: q, source: rmq, params: {queueName: orders}}
+YAML
+out=$("$BIN" check --config "$TMP/url.yaml" 2>&1); check "source url exit" 2 $?
+contains "url with credentials" "sources.rmq: url 'http://rabbit:15672' must not hold credentials" "$out"
+contains "url without scheme" "sources.njs: url 'nats:8222' must start with http:// or https://" "$out"
+case $out in *s3cret*) bad "no password in check's output: $out" ;; *) ok ;; esac
 # the reference config of CONFIG.md, verbatim: every key in it works as written
 out=$("$BIN" check --config examples/config-reference.yaml 2>&1); rc=$?
 check "CONFIG.md reference config is valid" 0 "$rc"

@@ -380,6 +380,18 @@ static KIT_UNUSED int kit_check(const struct sw_scaler_type *t, const char *src_
 	return rc;
 }
 
+/* check_source on the source params of src_json: 0 (also when the scaler has
+ * no check_source), -1 with the message, or -2 with the loader's message. */
+static KIT_UNUSED int kit_check_source(const struct sw_scaler_type *t, const char *src_json, char *err, size_t errlen)
+{
+	void *src = kit_load_source(t, src_json, "sources.s", err, errlen);
+	if (!src)
+		return -2;
+	int rc = t->check_source ? t->check_source(src, err, errlen) : 0;
+	kit_free_source(t, src);
+	return rc;
+}
+
 /* ======================================================================== */
 /* a TCP server on 127.0.0.1                                                */
 

@@ -136,19 +136,63 @@ static void test_errors_name_paths(void **st)
 	errlist_release(&e);
 }
 
-/* a prometheus url holding credentials fails the load (`scalewise check`
- * exits 2), not only the first fetch; the password is not repeated */
+/* a source url holding credentials, or one that is not a url, fails the load
+ * (`scalewise check` exits 2) for every scaler with a url, not only the first
+ * fetch; once, under the source, used by a metric or not; the password is
+ * not repeated */
 static void test_url_credentials_refused(void **st)
+{
+	static const struct {
+		const char *type, *metric;
+	} scalers[] = {
+		{ "prometheus", "query: up" },
+		{ "rabbitmq", "params: {queueName: q}" },
+		{ "nats-jetstream", "params: {stream: S, consumer: c}" },
+		{ "metrics-api", "params: {valueLocation: a}" },
+	};
+	for (size_t i = 0; i < sizeof scalers / sizeof scalers[0]; i++) {
+		struct config c;
+		struct errlist e;
+		char y[1024];
+		snprintf(y, sizeof y,
+			 "sources:\n  s: {type: %s, url: 'http://alice:s3cret@h:9090'}\n"
+			 "  unused: {type: %s, url: 'h:9090'}\n"
+			 "  good: {type: %s, url: 'http://h:9090'}\n"
+			 "metrics:\n  - name: m\n    source: s\n    %s\n  - name: n\n    source: good\n    %s\n",
+			 scalers[i].type, scalers[i].type, scalers[i].type, scalers[i].metric, scalers[i].metric);
+		if (load(y, NULL, &c, &e) != 2) {
+			for (size_t j = 0; j < e.n; j++)
+				print_message("%s\n", e.items[j]);
+			fail_msg("%s: %zu errors, expected 2", scalers[i].type, e.n);
+		}
+		assert_true(has_error(&e, "sources.s: url 'http://h:9090' must not hold credentials; use "
+					  "basicAuth.username and basicAuth.passwordFile"));
+		assert_true(has_error(&e, "sources.unused: url 'h:9090' must start with http:// or https://"));
+		for (size_t j = 0; j < e.n; j++)
+			assert_null(strstr(e.items[j], "s3cret"));
+		config_release(&c);
+		errlist_release(&e);
+	}
+}
+
+/* the other settings open checks are refused at load too */
+static void test_source_checked_at_load(void **st)
 {
 	struct config c;
 	struct errlist e;
-	const char *y = "sources:\n  prom: {type: prometheus, url: 'http://alice:s3cret@prom:9090'}\n"
-			"metrics:\n  - name: rps\n    source: prom\n    query: up\n";
+	const char *y = "sources:\n"
+			"  prom: {type: prometheus, url: 'http://h', tls: {certFile: /c}}\n"
+			"  rmq: {type: rabbitmq}\n"
+			"  pg: {type: postgresql, connection: 'host=h', connectionFile: /f}\n"
+			"  rd: {type: redis, address: ':6379'}\n"
+			"  cr: {type: cron, timezone: Mars/Olympus}\n"
+			"metrics: []\n";
 	assert_true(load(y, NULL, &c, &e) > 0);
-	assert_true(has_error(&e, "metrics[0]: url 'http://prom:9090' must not hold credentials; use "
-				  "basicAuth.username and basicAuth.passwordFile"));
-	for (size_t i = 0; i < e.n; i++)
-		assert_null(strstr(e.items[i], "s3cret"));
+	assert_true(has_error(&e, "sources.prom: tls.certFile and tls.keyFile go together"));
+	assert_true(has_error(&e, "sources.rmq.url: required"));
+	assert_true(has_error(&e, "sources.pg: connection and connectionFile exclude each other"));
+	assert_true(has_error(&e, "sources.rd: address ':6379' has no host"));
+	assert_true(has_error(&e, "sources.cr: timezone: "));
 	config_release(&c);
 	errlist_release(&e);
 }
@@ -241,6 +285,7 @@ int main(void)
 		cmocka_unit_test(test_static_and_pipeline),
 		cmocka_unit_test(test_errors_name_paths),
 		cmocka_unit_test(test_url_credentials_refused),
+		cmocka_unit_test(test_source_checked_at_load),
 		cmocka_unit_test(test_name_longer_than_a_path_segment),
 		cmocka_unit_test(test_env_overrides),
 		cmocka_unit_test(test_yaml_edges),

@@ -102,6 +102,15 @@ static void test_open_errors(void **st)
 			 -1);
 	assert_string_equal(err, "basicAuth.username needs basicAuth.passwordFile");
 	kit_close(&k);
+	/* check_source refuses the same at load; a source without url is fine */
+	assert_int_equal(kit_check_source(T, "{\"url\": \"http://a:s3cret@h\"}", err, sizeof err), -1);
+	assert_string_equal(err, "url 'http://h' must not hold credentials; use basicAuth.username and "
+				 "basicAuth.passwordFile");
+	assert_int_equal(kit_check_source(T, "{\"url\": \"ftp://h\"}", err, sizeof err), -1);
+	assert_string_equal(err, "url 'ftp://h' must start with http:// or https://");
+	assert_int_equal(kit_check_source(T, "{\"basicAuth\": {\"username\": \"u\"}}", err, sizeof err), -1);
+	assert_string_equal(err, "basicAuth.username needs basicAuth.passwordFile");
+	assert_int_equal(kit_check_source(T, "{}", err, sizeof err), 0);
 }
 
 /* Opens a source on the server with source extra members and metric params. */

@@ -63,6 +63,13 @@ static void test_params_rejected(void **st)
 			 -1);
 	assert_string_equal(err, "url 'nats:8222' must start with http:// or https://");
 	kit_close(&k);
+	/* check_source refuses the same at load, without the password */
+	assert_int_equal(kit_check_source(T, "{\"url\": \"nats:8222\"}", err, sizeof err), -1);
+	assert_string_equal(err, "url 'nats:8222' must start with http:// or https://");
+	assert_int_equal(kit_check_source(T, "{\"url\": \"http://a:s3cret@nats:8222\"}", err, sizeof err), -1);
+	assert_string_equal(err, "url 'http://nats:8222' must not hold credentials; use basicAuth.username and "
+				 "basicAuth.passwordFile");
+	assert_int_equal(kit_check_source(T, "{\"url\": \"http://nats:8222\"}", err, sizeof err), 0);
 }
 
 static void open_on(struct kit *k, struct srv *v, const char *metric)

@@ -514,8 +514,8 @@ static void test_source_and_metric_checks(void **st)
 		assert_string_equal(err, bad_sources[i].want);
 		assert_lacks(err, "hunter2");
 		kit_close(&s);
-		/* check_metric says the same about the source (-2: it did not load) */
-		assert_int_equal(kit_check(T, bad_sources[i].json, "{\"query\": \"SELECT 1\"}", err, sizeof err), -1);
+		/* check_source says the same at load (-2: it did not load) */
+		assert_int_equal(kit_check_source(T, bad_sources[i].json, err, sizeof err), -1);
 		assert_string_equal(err, bad_sources[i].want);
 	}
 	static const char *const good[] = {

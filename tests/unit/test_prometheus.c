@@ -471,15 +471,25 @@ static void test_descriptor(void **st)
 	req.query = "up";
 	assert_int_equal(t->check_metric(NULL, &req, err, sizeof err), 0);
 
-	/* `scalewise check` runs check_metric, not open: the source's url is checked there too */
+	/* `scalewise check` runs check_source, not open: it refuses what open would */
 	void *p = load_params("{\"url\":\"http://alice:s3cret@prom:9090\"}", err, sizeof err);
 	assert_non_null(p);
-	assert_int_equal(t->check_metric(p, &req, err, sizeof err), -1);
+	assert_int_equal(t->check_source(p, err, sizeof err), -1);
 	assert_string_equal(err, "url 'http://prom:9090' must not hold credentials; use basicAuth.username and "
 				 "basicAuth.passwordFile");
 	kit_free_source(T, p);
+	assert_int_equal(kit_check_source(T, "{\"url\":\"http:///x\"}", err, sizeof err), -1);
+	assert_string_equal(err, "url 'http:///x' has no host");
+	assert_int_equal(kit_check_source(T, "{\"url\":\"http://h\",\"tls\":{\"certFile\":\"/c\"}}", err, sizeof err),
+			 -1);
+	assert_string_equal(err, "tls.certFile and tls.keyFile go together");
+	assert_int_equal(kit_check_source(T, "{\"url\":\"http://h\",\"headers\":{\"X-A\":\"a\\r\\nb\"}}", err,
+					  sizeof err),
+			 -1);
+	assert_string_equal(err, "header 'X-A' has a line break in its value");
 	p = load_params("{\"url\":\"http://prom:9090\"}", err, sizeof err);
 	assert_non_null(p);
+	assert_int_equal(t->check_source(p, err, sizeof err), 0);
 	assert_int_equal(t->check_metric(p, &req, err, sizeof err), 0);
 	kit_free_source(T, p);
 }

@@ -102,6 +102,17 @@ static void test_open_errors(void **st)
 			 -1);
 	assert_string_equal(err, "url 'amqp://rabbit:5672/' must start with http:// or https://");
 	kit_close(&k);
+	/* check_source refuses the same at load, without the password */
+	assert_int_equal(kit_check_source(T, "{\"url\": \"http://guest:s3cret@rabbit:15672/\"}", err, sizeof err), -1);
+	assert_string_equal(err, "url 'http://rabbit:15672/' must not hold credentials; use basicAuth.username and "
+				 "basicAuth.passwordFile");
+	assert_int_equal(kit_check_source(T, "{\"url\": \"amqp://rabbit:5672/\"}", err, sizeof err), -1);
+	assert_string_equal(err, "url 'amqp://rabbit:5672/' must start with http:// or https://");
+	assert_int_equal(kit_check_source(T, "{\"url\": \"http://rabbit:15672/\", \"basicAuth\": {\"username\": \"u\"}}",
+					  err, sizeof err),
+			 -1);
+	assert_string_equal(err, "basicAuth.username needs basicAuth.passwordFile");
+	assert_int_equal(kit_check_source(T, "{\"url\": \"http://rabbit:15672/\"}", err, sizeof err), 0);
 }
 
 static void open_on(struct kit *k, struct srv *v, const char *metric)

@@ -465,8 +465,8 @@ static void test_source_and_metric_checks(void **st)
 			fail_msg("'%s' opened", bad_sources[i].json);
 		assert_string_equal(err, bad_sources[i].want);
 		kit_close(&s);
-		/* check_metric says the same about the source (-2: it did not load) */
-		assert_int_equal(kit_check(T, bad_sources[i].json, "{\"listName\": \"q\"}", err, sizeof err), -1);
+		/* check_source says the same at load (-2: it did not load) */
+		assert_int_equal(kit_check_source(T, bad_sources[i].json, err, sizeof err), -1);
 		assert_string_equal(err, bad_sources[i].want);
 	}
 	/* the good forms */
