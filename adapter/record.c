@@ -18,6 +18,7 @@
 
 #include <cJSON.h>
 #include "dl_curl.h"
+#include "http.h"
 
 #include "cli.h"
 #include "duration.h"
@@ -387,7 +388,8 @@ static void usage(FILE *f)
 		"%d steps, below its 11,000-point limit) and writes one query_range answer to FILE:\n"
 		"the input `scalewise simulate --input` replays.\n"
 		"\n"
-		"  --prometheus URL           the server's base URL, http:// or https://\n"
+		"  --prometheus URL           the server's base URL, http:// or https://, without\n"
+		"                             user:password@ (use --basic-auth-user)\n"
 		"  --query Q                  a PromQL expression\n"
 		"  --start T, --end T         RFC 3339 (2024-05-01T12:00:00Z), Unix seconds, now, or\n"
 		"                             relative to now (-24h, now-90m); --end defaults to now\n"
@@ -484,8 +486,14 @@ int record_main(int argc, char **argv)
 	}
 	if (!o.url)
 		FAIL(2, "--prometheus URL is required (see --help)");
-	if (strncmp(o.url, "http://", 7) && strncmp(o.url, "https://", 8))
-		FAIL(2, "--prometheus: '%s' must start with http:// or https://", o.url);
+	if (http_url_has_credentials(o.url)) {
+		char shown[256];
+		http_url_redact(o.url, shown, sizeof shown);
+		FAIL(2, "--prometheus: '%s' must not hold credentials; use --basic-auth-user and "
+			"--basic-auth-password-file", shown);
+	}
+	if (http_url_check(o.url, "--prometheus:", err, sizeof err))
+		FAIL(2, "%s", err);
 	if (!o.query || !*o.query)
 		FAIL(2, "--query Q is required");
 	if (strlen(o.query) > 64 * 1024)

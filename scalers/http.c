@@ -160,6 +160,15 @@ static int url_scheme_ok(const char *url)
 	return !strncasecmp(url, "http://", 7) || !strncasecmp(url, "https://", 8);
 }
 
+int http_url_has_credentials(const char *url)
+{
+	const char *scheme_end = url ? strstr(url, "://") : NULL;
+	if (!scheme_end)
+		return 0;
+	const char *rest = scheme_end + 3;
+	return memchr(rest, '@', strcspn(rest, "/?#")) != NULL;
+}
+
 int http_url_check(const char *url, const char *what, char *err, size_t errlen)
 {
 	char shown[256];
@@ -170,7 +179,7 @@ int http_url_check(const char *url, const char *what, char *err, size_t errlen)
 	}
 	const char *rest = strstr(url, "://") + 3;
 	size_t alen = strcspn(rest, "/?#");
-	if (memchr(rest, '@', alen)) {
+	if (http_url_has_credentials(url)) {
 		snprintf(err, errlen, "%s '%s' must not hold credentials; use basicAuth.username and "
 				      "basicAuth.passwordFile", what, shown);
 		return -1;

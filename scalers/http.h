@@ -165,6 +165,9 @@ int http_url_join(const char *base, const char *path, char *out, size_t n);
  *   url 'http://rabbit:15672/' must not hold credentials; use basicAuth.username and basicAuth.passwordFile
  * http_client_new checks the source's url with it. */
 int http_url_check(const char *url, const char *what, char *err, size_t errlen);
+/* 1 when url (scheme://...) has user-info before its host, else 0; for a
+ * caller that names its own credential options in the message. */
+int http_url_has_credentials(const char *url);
 /* Copies url into out without user-info and query string, for messages
  * ("http://u:p@h/x?token=1" → "http://h/x?..."); truncates to n. */
 void http_url_redact(const char *url, char *out, size_t n);

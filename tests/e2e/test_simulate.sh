@@ -241,6 +241,15 @@ check "record bad --start" 2 $?
 contains "record bad --start message" "--start: 'tomorrow' is not a time" "$(cat "$TMP/err")"
 run_sw record --prometheus "$PROM" --query up --start 2024-05-02T00:00:00Z --end 2024-05-01T00:00:00Z --out "$TMP/x.json" >/dev/null
 check "record end before start" 2 $?
+# credentials belong in the flags, not the URL: refused before any request, the password not shown
+run_sw record --prometheus "http://alice:s3cret@${PROM#http://}" --query up --start -1h --out "$TMP/x.json" >/dev/null
+check "record credentials in the url" "2:scalewise record: --prometheus: '$PROM' must not hold credentials; use --basic-auth-user and --basic-auth-password-file" \
+	"$?:$(cat "$TMP/err")"
+run_sw record --prometheus "ftp://h/" --query up --start -1h --out "$TMP/x.json" >/dev/null
+check "record non-http url" "2:scalewise record: --prometheus: 'ftp://h/' must start with http:// or https://" \
+	"$?:$(cat "$TMP/err")"
+run_sw record --prometheus "http:///x" --query up --start -1h --out "$TMP/x.json" >/dev/null
+check "record url without host" "2:scalewise record: --prometheus: 'http:///x' has no host" "$?:$(cat "$TMP/err")"
 
 # finish fails the test on a sanitizer report in any command's stderr (run_sw keeps them)
 finish e2e-simulate

@@ -418,6 +418,12 @@ static void test_url_check(void **st)
 	assert_true(strstr(err, "s3cret") == NULL);
 	assert_int_equal(http_url_check("http:///x", "params.url", err, sizeof err), -1);
 	assert_string_equal(err, "params.url 'http:///x' has no host");
+	assert_int_equal(http_url_has_credentials("http://guest:s3cret@rabbit:15672/"), 1);
+	assert_int_equal(http_url_has_credentials("https://token@h"), 1);
+	assert_int_equal(http_url_has_credentials("http://h/a@b"), 0);
+	assert_int_equal(http_url_has_credentials("http://h?x=a@b"), 0);
+	assert_int_equal(http_url_has_credentials("h@x"), 0);
+	assert_int_equal(http_url_has_credentials(NULL), 0);
 }
 
 /* ======================================================================== */
