@@ -259,4 +259,39 @@ contains "in-flight request got its value" '"value":"9"' "$(cat "$TMP/slow.body"
 wait "$SW_PID"; rc=$?
 check "exit 0 after the in-flight request" 0 "$rc"
 
+# the poller calls more workers when polls wait: a Prometheus that takes
+# 0.4 s per answer and 8 metrics at 1 s need 3.2 s of fetching per second;
+# one worker would poll each metric every 3.2 s, four keep up
+python3 - "$TMP/lag.port" <<'PY' &
+import http.server, os, sys, time
+body = b'{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"3"]}]}}'
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        time.sleep(0.4)
+        self.send_response(200); self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1] + ".tmp", "w").write(str(s.server_address[1])); os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+s.serve_forever()
+PY
+PIDS="$PIDS $!"
+wait_for "lagging prometheus" 10 test -s "$TMP/lag.port"
+{
+	printf 'auth: {mode: anonymous}\nsources: {lag: {type: prometheus, url: "http://127.0.0.1:%s", timeout: 5s}}\nmetrics:\n' "$(cat "$TMP/lag.port")"
+	for i in 0 1 2 3 4 5 6 7; do printf '  - {name: lag%s, source: lag, query: q%s, interval: 1s}\n' "$i" "$i"; done
+} >"$TMP/lag.yaml"
+start_scalewise "$BIN" "$TMP/lag.yaml" || exit 1
+self_metric() { curl -sk "$BASE/metrics" | awk -v m="$1" 'index($0, m) == 1 {s += $NF} END {printf "%d", s}'; }
+workers_are() { [ "$(self_metric 'scalewise_poller_workers ')" = "$1" ]; }
+wait_for "the poller grows to 4 workers behind a slow source" 20 workers_are 4
+f0=$(self_metric 'scalewise_source_fetches_total{source="lag",result="success"')
+sleep 5 # a measuring window, not a wait for readiness
+f1=$(self_metric 'scalewise_source_fetches_total{source="lag",result="success"')
+# 8 metrics at 1 s: about 40 fetches in 5 s; one worker manages 12
+if [ $((f1 - f0)) -ge 24 ]; then ok; else bad "fetches in 5 s behind a 0.4 s source: $((f1 - f0)), want >= 24"; fi
+check "no more than 4 workers" 4 "$(self_metric 'scalewise_poller_workers ')"
+kill -TERM "$SW_PID"; wait "$SW_PID"
+
 finish e2e-api
