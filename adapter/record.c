@@ -186,18 +186,6 @@ static char *read_secret(const char *flag, const char *path, char *err, size_t e
 	return s;
 }
 
-/* The URL without user-info and query, for messages. */
-static void url_shown(const char *url, char *out, size_t n)
-{
-	const char *scheme = strstr(url, "://");
-	const char *host = scheme ? scheme + 3 : url;
-	const char *at = strchr(host, '@'), *slash = strchr(host, '/');
-	if (at && (!slash || at < slash))
-		host = at + 1;
-	size_t hl = strcspn(host, "?#");
-	snprintf(out, n, "%.*s%.*s", scheme ? (int)(scheme + 3 - url) : 0, url, (int)(hl > 200 ? 200 : hl), host);
-}
-
 /* "1714564800.250" */
 static void secs_text(int64_t ms, char *buf, size_t n)
 {
@@ -547,7 +535,7 @@ int record_main(int argc, char **argv)
 	if (!curl)
 		FAIL(1, "cannot initialise libcurl");
 	char where[300], endpoint[4200];
-	url_shown(o.url, where, sizeof where);
+	http_url_redact(o.url, where, sizeof where);
 	{
 		size_t ul = strlen(o.url);
 		while (ul && o.url[ul - 1] == '/')
