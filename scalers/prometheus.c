@@ -481,11 +481,7 @@ static int add_to_batch(void *ctx, double value, int64_t ts_ms, const struct sw_
 static int prom_check_source(const void *source_params, char *err, size_t errlen)
 {
 	const struct prom_params *p = source_params;
-	if (!p->http.url || !*p->http.url) {
-		snprintf(err, errlen, "url is required");
-		return -1;
-	}
-	return http_source_check(&p->http, err, errlen);
+	return jsonhttp_check(&p->http, false, err, errlen);
 }
 
 static int prom_open(void *state, const void *source_params, const struct sw_host *host, char *err, size_t errlen)
