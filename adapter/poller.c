@@ -704,7 +704,11 @@ static void *worker_main(void *arg)
 		pthread_cond_broadcast(&p->first_done);
 		if (!t->dead) { /* a dead one is freed by the scheduler's sweep */
 			reschedule(p, t, now_ms());
-			pthread_cond_signal(&p->sched_cv);
+			/* the scheduler sleeps until the earliest due poll: it needs
+			 * waking only when this one has become the earliest (waking
+			 * it after every fetch was a context switch per poll) */
+			if (p->heap[0] == t)
+				pthread_cond_signal(&p->sched_cv);
 		}
 	}
 	pthread_mutex_unlock(&p->mu);
