@@ -76,9 +76,10 @@ p99_once() { # port path -> "p99_ms rps" with 8 connections for 5 s
 # only the requests, so this p99 is what one request meets, not the queue a
 # saturating load builds.
 echo 'function delay() return 5 end' >"$TMP/paced.lua"
-paced_once() { # port path -> p99_ms
+paced_once() { # port path -> "p99_ms p50_ms"
 	wrk -t1 -c2 -d5s --latency -s "$TMP/paced.lua" "https://127.0.0.1:$1$2" >"$TMP/wrk.out" 2>&1
-	awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; p=v} END {print p}' "$TMP/wrk.out"
+	awk 'function ms(v) {if (v ~ /us$/) {sub(/us/,"",v); return v/1000} if (v ~ /ms$/) {sub(/ms/,"",v); return v+0} sub(/s/,"",v); return v*1000}
+	     $1=="99%" {p=ms($2)} $1=="50%" {m=ms($2)} END {print p, m}' "$TMP/wrk.out"
 }
 median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
 HPA=/apis/external.metrics.k8s.io/v1beta1/namespaces/default/probe
@@ -105,7 +106,7 @@ rss0=$(awk '/VmRSS/ {print $2}' /proc/$SW/status); anon0=$(awk '/RssAnon/ {print
 # all), then the polling one once it has caught up with the polls it missed
 # (its fetch rate back under 1.5x the steady one). Medians of each side and
 # of the per-pair ratios.
-PAIRS=${PAIRS:-5}
+PAIRS=${PAIRS:-9}
 iv_s=${INTERVAL%s}
 steady=$((N / iv_s))
 caught_up() {
@@ -124,12 +125,15 @@ while [ $k -lt "$PAIRS" ]; do
 	echo "$ip $bp $is $bs" >>"$TMP/pairs"
 	k=$((k+1))
 done
-idle_paced=$(awk '{print $1}' "$TMP/pairs" | median); busy_paced=$(awk '{print $2}' "$TMP/pairs" | median)
-paced_ratio=$(awk '{print $2 / $1}' "$TMP/pairs" | median)
-idle_p99=$(awk '{print $3}' "$TMP/pairs" | median); busy_p99=$(awk '{print $5}' "$TMP/pairs" | median)
-idle_rps=$(awk '{print $4}' "$TMP/pairs" | median); busy_rps=$(awk '{print $6}' "$TMP/pairs" | median)
-sat_ratio=$(awk '{print $5 / $3}' "$TMP/pairs" | median)
-pairs_shown=$(awk '{printf "%s%.2f/%.2f", (NR > 1 ? ", " : ""), $1, $2}' "$TMP/pairs")
+# a pair's line: idle p99, idle p50, polling p99, polling p50 at the HPA's
+# pace, then idle p99, idle req/s, polling p99, polling req/s saturated
+idle_paced=$(awk '{print $1}' "$TMP/pairs" | median); busy_paced=$(awk '{print $3}' "$TMP/pairs" | median)
+paced_ratio=$(awk '{print $3 / $1}' "$TMP/pairs" | median)
+p50_ratio=$(awk '{print $4 / $2}' "$TMP/pairs" | median)
+idle_p99=$(awk '{print $5}' "$TMP/pairs" | median); busy_p99=$(awk '{print $7}' "$TMP/pairs" | median)
+idle_rps=$(awk '{print $6}' "$TMP/pairs" | median); busy_rps=$(awk '{print $8}' "$TMP/pairs" | median)
+sat_ratio=$(awk '{print $7 / $5}' "$TMP/pairs" | median)
+pairs_shown=$(awk '{printf "%s%.2f/%.2f", (NR > 1 ? ", " : ""), $1, $3}' "$TMP/pairs")
 kill "$IDLE"; wait "$IDLE" 2>/dev/null || true
 rss=$(awk '/VmRSS/ {print $2}' /proc/$SW/status)
 anon=$(awk '/RssAnon/ {print $2}' /proc/$SW/status)
@@ -163,7 +167,7 @@ i=0; until curl -sk "https://127.0.0.1:$SWPORT/apis/external.metrics.k8s.io/v1be
 rss1=$(awk '/VmRSS/ {print $2}' /proc/$SW/status); anon1=$(awk '/RssAnon/ {print $2}' /proc/$SW/status)
 
 awk -v f="$((f1 - f0))" -v c="$((c1 - c0))" -v hz="$hz" -v t0="$t0" -v t1="$t1" -v n="$N" -v iv="$INTERVAL" \
-    -v rss="$rss" -v anon="$anon" -v rss0="$rss0" -v anon0="$anon0" -v rss1="$rss1" -v anon1="$anon1" -v ip="$idle_p99" -v bp="$busy_p99" -v ipp="$idle_paced" -v bpp="$busy_paced" -v pr="$paced_ratio" -v sr="$sat_ratio" -v pairs="$pairs_shown" -v np="$PAIRS" -v ir="$idle_rps" -v br="$busy_rps" -v fail="$failed" 'BEGIN {
+    -v rss="$rss" -v anon="$anon" -v rss0="$rss0" -v anon0="$anon0" -v rss1="$rss1" -v anon1="$anon1" -v ip="$idle_p99" -v bp="$busy_p99" -v ipp="$idle_paced" -v bpp="$busy_paced" -v pr="$paced_ratio" -v mr="$p50_ratio" -v sr="$sat_ratio" -v pairs="$pairs_shown" -v np="$PAIRS" -v ir="$idle_rps" -v br="$busy_rps" -v fail="$failed" 'BEGIN {
 	secs = t1 - t0; cpu = c / hz
 	printf "poller: %d metrics at %s against a canned Prometheus (nginx), measured %.0f s\n", n, iv, secs
 	printf "  fetches: %d (%.0f/s), failed so far: %d\n", f, f / secs, fail
@@ -172,6 +176,6 @@ awk -v f="$((f1 - f0))" -v c="$((c1 - c0))" -v hz="$hz" -v t0="$t0" -v t1="$t1" 
 	printf "  RSS with %d series, 10-minute windows at %s (target <= 32 MiB):\n", n, iv
 	printf "    %d metrics of one series each: %.1f MiB, of which %.1f MiB anonymous, when polling has settled; %.1f MiB (%.1f anonymous) after the request-latency runs\n", n, rss0 / 1024, anon0 / 1024, rss / 1024, anon / 1024
 	printf "    one metric answering %d series: %.1f MiB, of which %.1f MiB anonymous\n", n, rss1 / 1024, anon1 / 1024
-	printf "  HPA request p99 at the HPA pace (~400 req/s), %d alternating pairs of 5 s runs: idle %.3f ms, while polling %.3f ms (medians); median ratio %.2f (target within 10 %%)\n    pairs idle/polling ms: %s\n", np, ipp, bpp, pr, pairs
+	printf "  HPA request p99 at the HPA pace (~400 req/s), %d alternating pairs of 5 s runs: idle %.3f ms, while polling %.3f ms (medians); median ratio %.2f (target within 10 %%); p50 median ratio %.2f\n    pairs idle/polling p99 ms: %s\n", np, ipp, bpp, pr, mr, pairs
 	printf "  HPA request p99 under a saturating load (8 connections), same pairs: idle %.3f ms (%.0f req/s), while polling %.3f ms (%.0f req/s); median ratio %.2f\n", ip, ir, bp, br, sr
 }'
