@@ -229,21 +229,27 @@ check "exit 0 after drain" 0 "$rc"
 
 # a request still being handled at SIGTERM finishes within the grace: a new
 # subscription's first fetch against a Prometheus that takes 1.5 s to answer
-python3 - "$TMP/slow.port" <<'PY' &
+# slow_prometheus PORTFILE DELAY VALUE: a Prometheus double that answers
+# every query with one series of VALUE after DELAY seconds, its port in PORTFILE
+slow_prometheus() {
+	python3 - "$1" "$2" "$3" <<'PY' &
 import http.server, os, sys, time
-body = b'{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"9"]}]}}'
+port_file, delay, value = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+body = ('{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"%s"]}]}}' % value).encode()
 class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        time.sleep(1.5)
+        time.sleep(delay)
         self.send_response(200); self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
     def log_message(self, *a): pass
-s = http.server.HTTPServer(("127.0.0.1", 0), H)
-open(sys.argv[1] + ".tmp", "w").write(str(s.server_address[1])); os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+open(port_file + ".tmp", "w").write(str(s.server_address[1])); os.rename(port_file + ".tmp", port_file)
 s.serve_forever()
 PY
-PIDS="$PIDS $!"
+	PIDS="$PIDS $!"
+}
+slow_prometheus "$TMP/slow.port" 1.5 9
 wait_for "slow prometheus" 10 test -s "$TMP/slow.port"
 printf 'auth: {mode: anonymous}\nsources: {slow: {type: prometheus, url: "http://127.0.0.1:%s", timeout: 5s}}\nmetrics:\n  - {name: slow_sub, source: slow, query: '"'"'x{ns="<<.Namespace>>"}'"'"', interval: 10s}\n' \
 	"$(cat "$TMP/slow.port")" >"$TMP/slow.yaml"
@@ -262,21 +268,7 @@ check "exit 0 after the in-flight request" 0 "$rc"
 # the poller calls more workers when polls wait: a Prometheus that takes
 # 0.4 s per answer and 8 metrics at 1 s need 3.2 s of fetching per second;
 # one worker would poll each metric every 3.2 s, four keep up
-python3 - "$TMP/lag.port" <<'PY' &
-import http.server, os, sys, time
-body = b'{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"3"]}]}}'
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        time.sleep(0.4)
-        self.send_response(200); self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
-    def log_message(self, *a): pass
-s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-open(sys.argv[1] + ".tmp", "w").write(str(s.server_address[1])); os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-s.serve_forever()
-PY
-PIDS="$PIDS $!"
+slow_prometheus "$TMP/lag.port" 0.4 3
 wait_for "lagging prometheus" 10 test -s "$TMP/lag.port"
 {
 	printf 'auth: {mode: anonymous}\nsources: {lag: {type: prometheus, url: "http://127.0.0.1:%s", timeout: 5s}}\nmetrics:\n' "$(cat "$TMP/lag.port")"
