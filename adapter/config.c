@@ -52,6 +52,9 @@ static const struct sw_param server_table[] = {
 	  "on SIGTERM, how long in-flight requests may take", NULL },
 	{ "threads", SW_PARAM_INT, OFF(struct server_cfg, threads), "0", 0, 0, 64,
 	  "HTTPS worker threads; 0 = one per core", NULL },
+	{ "fetchWorkers", SW_PARAM_INT, OFF(struct server_cfg, fetch_workers), "4", 0, 1, 32,
+	  "most polls in flight at once: one worker while the polls keep up, another while a poll waits 50 ms",
+	  NULL },
 	{ "subscriptionIdle", SW_PARAM_DURATION, OFF(struct server_cfg, subscription_idle_ms), "10m", 0, 1000,
 	  86400000.0, "templated-query subscriptions are dropped after this long without a request", NULL },
 };

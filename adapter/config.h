@@ -30,6 +30,7 @@ struct server_cfg {
 	int64_t shutdown_grace_ms;   /* in-flight requests get this long, then exit */
 	int64_t threads;             /* HTTPS worker threads; 0 = one per core */
 	int64_t subscription_idle_ms;/* templated subscriptions dropped after this long unused */
+	int64_t fetch_workers;       /* most polls in flight at once (the poller's workers) */
 };
 
 enum auth_mode { AUTH_DELEGATED, AUTH_ANONYMOUS };

@@ -1668,7 +1668,7 @@ void poller_render_metrics(struct buf *b, void *arg)
 	size_t queued = p->qlen;
 	pthread_mutex_unlock(&p->mu);
 	buf_addf(b, "# HELP scalewise_poller_workers Fetch threads started: one while the polls keep up, more "
-		    "(up to 4) while a poll waits 50 ms in the queue.\n"
+		    "(up to server.fetchWorkers) while a poll waits 50 ms in the queue.\n"
 		    "# TYPE scalewise_poller_workers gauge\nscalewise_poller_workers %d\n"
 		    "# HELP scalewise_poller_workers_running Fetch threads running a poll now.\n"
 		    "# TYPE scalewise_poller_workers_running gauge\nscalewise_poller_workers_running %d\n"

@@ -32,7 +32,7 @@
 struct poller;
 
 struct poller_opts {
-	int workers;               /* fetch threads; 0 = 4 */
+	int workers;               /* most fetch threads (server.fetchWorkers); 0 = 4 */
 	const char *state_file;    /* NULL or "": no persistence */
 	int64_t save_every_ms;     /* 0 = 60 s */
 	struct poller *previous;   /* on reload: the poller whose series states to carry over */

@@ -147,6 +147,7 @@ static int swap_in(struct serve_state *st, bool initial, struct config cfg)
 	struct poller_opts po = {
 		.state_file = rt->cfg.server.state_file,
 		.previous = st->poller,
+		.workers = (int)rt->cfg.server.fetch_workers,
 	};
 	struct poller *p = poller_start(rt, &po);
 	if (!p) {

@@ -285,5 +285,16 @@ f1=$(self_metric 'scalewise_source_fetches_total{source="lag",result="success"')
 if [ $((f1 - f0)) -ge 24 ]; then ok; else bad "fetches in 5 s behind a 0.4 s source: $((f1 - f0)), want >= 24"; fi
 check "no more than 4 workers" 4 "$(self_metric 'scalewise_poller_workers ')"
 kill -TERM "$SW_PID"; wait "$SW_PID"
+# server.fetchWorkers caps the pool
+sed 's/^auth:/server: {fetchWorkers: 2}\nauth:/' "$TMP/lag.yaml" >"$TMP/lag2.yaml"
+start_scalewise "$BIN" "$TMP/lag2.yaml" || exit 1
+wait_for "the poller grows to server.fetchWorkers (2)" 20 workers_are 2
+f0=$(self_metric 'scalewise_source_fetches_total{source="lag",result="success"')
+sleep 3 # a measuring window, not a wait for readiness
+f1=$(self_metric 'scalewise_source_fetches_total{source="lag",result="success"')
+check "still 2 workers with polls waiting" 2 "$(self_metric 'scalewise_poller_workers ')"
+# two workers at 0.4 s a fetch: at most 5 a second
+if [ $((f1 - f0)) -le 17 ]; then ok; else bad "fetches in 3 s with 2 workers: $((f1 - f0)), want <= 17"; fi
+kill -TERM "$SW_PID"; wait "$SW_PID"
 
 finish e2e-api

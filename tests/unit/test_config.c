@@ -46,6 +46,7 @@ static void test_defaults(void **st)
 	assert_string_equal(c.server.bind_address, "0.0.0.0");
 	assert_string_equal(c.server.cert_dir, "/var/run/scalewise/certs");
 	assert_int_equal(c.server.subscription_idle_ms, 600000);
+	assert_int_equal(c.server.fetch_workers, 4);
 	assert_int_equal(c.auth.mode, AUTH_ANONYMOUS);
 	config_release(&c);
 	errlist_release(&e);
@@ -98,7 +99,7 @@ static void test_errors_name_paths(void **st)
 	struct config c;
 	struct errlist e;
 	const char *y = "sever: {}\n"
-			"server: {securePort: 70000, bogus: 1}\n"
+			"server: {securePort: 70000, bogus: 1, fetchWorkers: 0}\n"
 			"auth: {mode: nobody}\n"
 			"sources:\n  fixed: {type: static}\n  q: {type: redis}\n  w: {type: promethus}\n  n: {}\n"
 			"metrics:\n"
@@ -114,6 +115,7 @@ static void test_errors_name_paths(void **st)
 	assert_true(has_error(&e, "sever: unknown key; did you mean \"server\"?"));
 	assert_true(has_error(&e, "server.securePort: 70000 is out of range [0, 65535]"));
 	assert_true(has_error(&e, "server.bogus: unknown key"));
+	assert_true(has_error(&e, "server.fetchWorkers: 0 is out of range [1, 32]"));
 	assert_true(has_error(&e, "auth.mode: 'nobody' is not one of delegated, anonymous"));
 	assert_true(has_error(&e, "sources.w.type: unknown source type 'promethus'; did you mean \"prometheus\"?"));
 	assert_true(has_error(&e, "sources.n: type: required"));
