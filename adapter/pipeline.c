@@ -53,6 +53,7 @@
  * int64 times.
  */
 #include "pipeline.h"
+#include "hash.h"
 
 #include <assert.h>
 #include <math.h>
@@ -1207,17 +1208,6 @@ void pipeline_served(const struct pipeline_cfg *cfg, const struct pipeline_state
 #define BLOB_FLAG_VALUE 1u
 #define BLOB_FLAG_FAILING 2u
 
-static uint32_t crc32_ieee(const unsigned char *p, size_t n)
-{
-	uint32_t c = 0xFFFFFFFFu;
-	for (size_t i = 0; i < n; i++) {
-		c ^= p[i];
-		for (int k = 0; k < 8; k++)
-			c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-	}
-	return ~c;
-}
-
 struct wbuf {
 	unsigned char *p;
 	size_t off;
@@ -1350,7 +1340,7 @@ int pipeline_state_save(const struct pipeline_state *st, const struct pipeline_c
 		}
 		put_uint(&w, (uint64_t)c->first, 8);
 	}
-	put_uint(&w, crc32_ieee(p, w.off), 4);
+	put_uint(&w, sw_crc32(p, w.off), 4);
 	assert(w.off == total);
 	*buf = p;
 	*len = total;
@@ -1497,7 +1487,7 @@ static int blob_parse(const struct pipeline_cfg *cfg, struct pipeline_state *tmp
 		                (unsigned long long)total);
 	uint32_t crc = (uint32_t)buf[len - 4] | (uint32_t)buf[len - 3] << 8 |
 	               (uint32_t)buf[len - 2] << 16 | (uint32_t)buf[len - 1] << 24;
-	if (crc != crc32_ieee(buf, len - 4))
+	if (crc != sw_crc32(buf, len - 4))
 		return fail_msg(err, n, "state blob corrupt: checksum mismatch");
 	r.len = len - 4;
 

@@ -3,6 +3,7 @@
  * chunks, merged into one matrix answer on disk.
  */
 #include "record.h"
+#include "hash.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -55,16 +56,6 @@ struct merged {
 	size_t points;
 };
 
-static uint64_t fnv1a(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
 static int merged_grow_slots(struct merged *m)
 {
 	size_t ns = m->nslots ? m->nslots * 2 : 64;
@@ -72,7 +63,7 @@ static int merged_grow_slots(struct merged *m)
 	if (!slots)
 		return -1;
 	for (size_t i = 0; i < m->n; i++) {
-		size_t h = (size_t)fnv1a(m->v[i].key) & (ns - 1);
+		size_t h = (size_t)sw_fnv1a64(m->v[i].key, strlen(m->v[i].key)) & (ns - 1);
 		while (slots[h])
 			h = (h + 1) & (ns - 1);
 		slots[h] = i + 1;
@@ -88,7 +79,7 @@ static struct rseries *merged_get(struct merged *m, const char *key, const char 
 {
 	if (m->n * 2 >= m->nslots && merged_grow_slots(m))
 		return NULL;
-	size_t h = (size_t)fnv1a(key) & (m->nslots - 1);
+	size_t h = (size_t)sw_fnv1a64(key, strlen(key)) & (m->nslots - 1);
 	while (m->slots[h]) {
 		struct rseries *s = &m->v[m->slots[h] - 1];
 		if (!strcmp(s->key, key))

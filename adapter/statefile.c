@@ -2,6 +2,7 @@
  * statefile.c — saving and restoring pipeline states.
  */
 #include "statefile.h"
+#include "hash.h"
 
 #include "jsonw.h"
 
@@ -35,16 +36,6 @@ struct statefile_writer {
 	struct buf b;
 	uint32_t count;
 };
-
-static uint64_t fnv1a(const unsigned char *p, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
 
 static void put_u32(struct buf *b, uint32_t v)
 {
@@ -131,7 +122,7 @@ int statefile_commit(struct statefile_writer *w, char *err, size_t errlen)
 		snprintf(err, errlen, "state larger than %u bytes or out of memory", STATEFILE_MAX_BYTES);
 		goto out;
 	}
-	uint64_t h = fnv1a((const unsigned char *)w->b.data, w->b.len);
+	uint64_t h = sw_fnv1a64((const unsigned char *)w->b.data, w->b.len);
 	put_u32(&w->b, (uint32_t)h);
 	put_u32(&w->b, (uint32_t)(h >> 32));
 	int fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -210,7 +201,7 @@ struct statefile *statefile_read(const char *path, char *err, size_t errlen)
 		free(d);
 		return NULL;
 	}
-	uint64_t h = fnv1a(d, size - 8);
+	uint64_t h = sw_fnv1a64(d, size - 8);
 	if (get_u32(d + size - 8) != (uint32_t)h || get_u32(d + size - 4) != (uint32_t)(h >> 32)) {
 		free(d);
 		snprintf(err, errlen, "'%s' is corrupt (checksum mismatch)", path);

@@ -1,5 +1,6 @@
 /* strmap.c — see strmap.h. Separate chaining, FNV-1a, doubling at load 1. */
 #include "strmap.h"
+#include "hash.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,17 +18,6 @@ struct strmap {
 	struct entry **b;
 	size_t nb, n;
 };
-
-static uint64_t hash(const void *key, size_t len)
-{
-	const unsigned char *p = key;
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
 
 struct strmap *strmap_new(void)
 {
@@ -67,7 +57,7 @@ static struct entry **find(const struct strmap *m, const void *key, size_t len, 
 
 void *strmap_get(const struct strmap *m, const void *key, size_t len)
 {
-	struct entry *e = *find(m, key, len, hash(key, len));
+	struct entry *e = *find(m, key, len, sw_fnv1a64(key, len));
 	return e ? e->val : NULL;
 }
 
@@ -90,7 +80,7 @@ static void grow(struct strmap *m)
 
 int strmap_put(struct strmap *m, const void *key, size_t len, void *val)
 {
-	uint64_t h = hash(key, len);
+	uint64_t h = sw_fnv1a64(key, len);
 	struct entry **pp = find(m, key, len, h);
 	if (*pp) {
 		(*pp)->val = val;
@@ -112,7 +102,7 @@ int strmap_put(struct strmap *m, const void *key, size_t len, void *val)
 
 void *strmap_del(struct strmap *m, const void *key, size_t len)
 {
-	struct entry **pp = find(m, key, len, hash(key, len));
+	struct entry **pp = find(m, key, len, sw_fnv1a64(key, len));
 	struct entry *e = *pp;
 	if (!e)
 		return NULL;

@@ -4,6 +4,7 @@
  * and the review cache.
  */
 #include "kube.h"
+#include "hash.h"
 
 #include "curlpool.h"
 
@@ -766,17 +767,6 @@ struct kube_cache {
 	struct shard s[SHARDS];
 };
 
-static uint64_t fnv1a(const void *p, size_t n)
-{
-	const unsigned char *c = p;
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++) {
-		h ^= c[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
 struct kube_cache *kube_cache_new(size_t max_entries)
 {
 	struct kube_cache *c = calloc(1, sizeof *c);
@@ -896,7 +886,7 @@ static char *copy_val(const char *v, size_t n)
 enum kube_cache_result kube_cache_get(struct kube_cache *c, const void *key, size_t keylen, int64_t now_ms,
 				      char **val, size_t *vlen)
 {
-	uint64_t h = fnv1a(key, keylen);
+	uint64_t h = sw_fnv1a64(key, keylen);
 	struct shard *s = &c->s[h % SHARDS];
 	*val = NULL;
 	*vlen = 0;
@@ -974,7 +964,7 @@ static void shard_make_room(struct shard *s, size_t max, int64_t now_ms)
 void kube_cache_put(struct kube_cache *c, const void *key, size_t keylen, const char *val, size_t vlen,
 		    int64_t now_ms, int64_t expires_ms)
 {
-	uint64_t h = fnv1a(key, keylen);
+	uint64_t h = sw_fnv1a64(key, keylen);
 	struct shard *s = &c->s[h % SHARDS];
 	pthread_mutex_lock(&s->mu);
 	struct flight **fp = &s->flights;

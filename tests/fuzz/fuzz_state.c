@@ -25,6 +25,7 @@
 
 #include "pipeline.h"
 #include "statefile.h"
+#include "hash.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -67,22 +68,11 @@ static void put32(unsigned char *p, uint32_t v)
 	p[3] = (unsigned char)(v >> 24);
 }
 
-static uint32_t crc32_ieee(const unsigned char *p, size_t n)
-{
-	uint32_t c = 0xFFFFFFFFu;
-	for (size_t i = 0; i < n; i++) {
-		c ^= p[i];
-		for (int k = 0; k < 8; k++)
-			c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-	}
-	return ~c;
-}
-
 /* Sets the length field and the trailing CRC of a blob of n bytes. */
 static void blob_seal(unsigned char *b, size_t n)
 {
 	put32(b + 8, (uint32_t)n);
-	put32(b + n - 4, crc32_ieee(b, n - 4));
+	put32(b + n - 4, sw_crc32(b, n - 4));
 }
 
 /* A state of cfg after k samples (a failure on every seventh), saved. */
@@ -152,16 +142,6 @@ static void header_of(const struct pipeline_cfg *c, unsigned v, unsigned char *h
 	pipeline_state_free(st);
 }
 
-static uint64_t fnv1a(const unsigned char *p, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 /* The bytes as a state file's records, read back from a temporary file. */
 static void try_statefile(const struct pipeline_cfg *c, const uint8_t *d, size_t n)
 {
@@ -178,7 +158,7 @@ static void try_statefile(const struct pipeline_cfg *c, const uint8_t *d, size_t
 	put32(f + 8, 1);
 	if (n)
 		memcpy(f + 12, d, n);
-	uint64_t h = fnv1a(f, len - 8);
+	uint64_t h = sw_fnv1a64(f, len - 8);
 	put32(f + len - 8, (uint32_t)h);
 	put32(f + len - 4, (uint32_t)(h >> 32));
 	FILE *fp = fopen(path, "wb");
@@ -238,7 +218,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			size_t at = ((size_t)d[i] | (size_t)d[i + 1] << 8) % (len - 4);
 			b[at] = d[i + 2];
 		}
-		put32(b + len - 4, crc32_ieee(b, len - 4));
+		put32(b + len - 4, sw_crc32(b, len - 4));
 		try_blob(&c, b, len);
 		free(b);
 	} else {

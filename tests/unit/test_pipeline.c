@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "pipeline.h"
+#include "hash.h"
 
 #define SEC(x) ((int64_t)(x) * 1000)
 /* 2024-05-01T12:00:00Z */
@@ -1151,20 +1152,9 @@ static void test_times_long_window(void **unused)
 /* ------------------------------------------------------------------------ */
 /* Persistence                                                               */
 
-static uint32_t test_crc32(const unsigned char *p, size_t n)
-{
-	uint32_t c = 0xFFFFFFFFu;
-	for (size_t i = 0; i < n; i++) {
-		c ^= p[i];
-		for (int k = 0; k < 8; k++)
-			c = (c & 1) ? (c >> 1) ^ 0xEDB88320u : c >> 1;
-	}
-	return ~c;
-}
-
 static void reseal(unsigned char *b, size_t len)
 {
-	uint32_t crc = test_crc32(b, len - 4);
+	uint32_t crc = sw_crc32(b, len - 4);
 	for (int i = 0; i < 4; i++)
 		b[len - 4 + i] = (unsigned char)(crc >> (8 * i));
 }
