@@ -784,10 +784,9 @@ static void carry_keep(struct pipeline_state *st, enum arr k, uint32_t p, int64_
 	}
 	n = kept;
 	if (n > 0 && newest_kept && !aged_out(ts, c->first, w)) {
-		struct carry_bucket *b = &c->b[n - 1];
-		if (down ? v > b->v : v < b->v)
-			b->v = v;
-		b->last = ts;
+		/* the newest bucket was not dominated, so it is more extreme than
+		 * v: it only lives on to p's time */
+		c->b[n - 1].last = ts;
 	} else {
 		if (n == CARRY_MAX) {
 			double v0 = c->b[0].v, v1 = c->b[1].v;
@@ -1014,6 +1013,18 @@ static double smooth(const struct pipeline_cfg *cfg, struct pipeline_state *st, 
 	}
 }
 
+/* Takes recommendation p into stabilisation window k (A_UP: its minimum,
+ * A_DOWN: its maximum, w long) and returns the window's extreme, carry
+ * included. */
+static double window_extreme(struct pipeline_state *st, enum arr k, const double *recs, uint32_t p, int64_t ts,
+                             int64_t w)
+{
+	dq_push(st, k, recs, p, k == A_DOWN);
+	dq_expire(st, k, ts, w);
+	carry_expire(st, k, ts, w);
+	return carry_extreme(st, k, recs[dq_front(st, k)]);
+}
+
 /* Stabilisation (the HPA's rule) and hysteresis; returns the new held value. */
 static double stabilise(const struct pipeline_cfg *cfg, struct pipeline_state *st, uint32_t p,
                         double rec, int64_t ts)
@@ -1022,20 +1033,10 @@ static double stabilise(const struct pipeline_cfg *cfg, struct pipeline_state *s
 	double *recs = REC(st);
 	if (recs)
 		recs[p] = rec;
-	if (cfg->up_ms > 0) {
-		dq_push(st, A_UP, recs, p, false);
-		dq_expire(st, A_UP, ts, cfg->up_ms);
-		up_low = recs[dq_front(st, A_UP)];
-		carry_expire(st, A_UP, ts, cfg->up_ms);
-		up_low = carry_extreme(st, A_UP, up_low);
-	}
-	if (cfg->down_ms > 0) {
-		dq_push(st, A_DOWN, recs, p, true);
-		dq_expire(st, A_DOWN, ts, cfg->down_ms);
-		down_high = recs[dq_front(st, A_DOWN)];
-		carry_expire(st, A_DOWN, ts, cfg->down_ms);
-		down_high = carry_extreme(st, A_DOWN, down_high);
-	}
+	if (cfg->up_ms > 0)
+		up_low = window_extreme(st, A_UP, recs, p, ts, cfg->up_ms);
+	if (cfg->down_ms > 0)
+		down_high = window_extreme(st, A_DOWN, recs, p, ts, cfg->down_ms);
 	if (!st->has_value)
 		return rec;
 
