@@ -242,6 +242,14 @@ void config_env_help(FILE *out)
 
 /* plugins_failed: a plugin did not load, so an unknown type is most likely
  * its own and is not reported a second time. */
+/* A source with bad params has none. */
+static void drop_params(struct source_cfg *src)
+{
+	params_release(src->scaler->source_params, src->scaler->n_source_params, src->params);
+	free(src->params);
+	src->params = NULL;
+}
+
 static void load_sources(const cJSON *obj, struct config *c, bool plugins_failed, struct errlist *errs)
 {
 	if (!obj)
@@ -302,10 +310,7 @@ static void load_sources(const cJSON *obj, struct config *c, bool plugins_failed
 		if (params_load(src->scaler->source_params, src->scaler->n_source_params, s, path, skip, src->params,
 				errs) &&
 		    src->params) {
-			/* a source with bad params has none: its metrics are not checked against it */
-			params_release(src->scaler->source_params, src->scaler->n_source_params, src->params);
-			free(src->params);
-			src->params = NULL;
+			drop_params(src); /* its metrics are not checked against it */
 			continue;
 		}
 		/* what open would refuse at the first fetch, refused now; every source,
@@ -315,9 +320,7 @@ static void load_sources(const cJSON *obj, struct config *c, bool plugins_failed
 		if (src->params && src->scaler->check_source &&
 		    src->scaler->check_source(src->params, cerr, sizeof cerr)) {
 			errlist_add(errs, path, "%s", cerr[0] ? cerr : "refused by the scaler");
-			params_release(src->scaler->source_params, src->scaler->n_source_params, src->params);
-			free(src->params);
-			src->params = NULL;
+			drop_params(src);
 		}
 	}
 }
