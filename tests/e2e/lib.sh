@@ -63,6 +63,13 @@ get() {
 	BODY=$(cat "$TMP/body")
 }
 
+# self_metric PREFIX: the sum of the values of the server's own /metrics
+# lines that start with PREFIX (0 when none does)
+self_metric() {
+	get /metrics
+	printf '%s\n' "$BODY" | awk -v m="$1" 'index($0, m) == 1 {s += $NF} END {printf "%d", s}'
+}
+
 finish() {
 	# a sanitizer report in any server's log fails the test
 	for p in $PIDS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done

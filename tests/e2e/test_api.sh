@@ -275,7 +275,6 @@ wait_for "lagging prometheus" 10 test -s "$TMP/lag.port"
 	for i in 0 1 2 3 4 5 6 7; do printf '  - {name: lag%s, source: lag, query: q%s, interval: 1s}\n' "$i" "$i"; done
 } >"$TMP/lag.yaml"
 start_scalewise "$BIN" "$TMP/lag.yaml" || exit 1
-self_metric() { curl -sk "$BASE/metrics" | awk -v m="$1" 'index($0, m) == 1 {s += $NF} END {printf "%d", s}'; }
 workers_are() { [ "$(self_metric 'scalewise_poller_workers ')" = "$1" ]; }
 wait_for "the poller grows to 4 workers behind a slow source" 20 workers_are 4
 f0=$(self_metric 'scalewise_source_fetches_total{source="lag",result="success"')

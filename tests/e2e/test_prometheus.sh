@@ -110,7 +110,7 @@ get /metrics
 contains "a subscription's own line" 'scalewise_metric_fetch_duration_seconds_count{metric="ns_depth_a",namespace="default",selector="queue=orders"}' "$BODY"
 # the fetch a joining subscription gets feeds it alone: with an hour's
 # interval no poll runs meanwhile, so each has been fed exactly once
-count_of() { get /metrics; printf '%s\n' "$BODY" | grep -F "scalewise_metric_fetch_duration_seconds_count{metric=\"$1\",namespace=\"default\",selector=\"\"}" | awk '{print $2}'; }
+count_of() { self_metric "scalewise_metric_fetch_duration_seconds_count{metric=\"$1\",namespace=\"default\",selector=\"\"}"; }
 get "$GV/ns_slow_a"; check "slow: first" 200 "$CODE"
 get "$GV/ns_slow_b"; check "slow: joins" 200 "$CODE"; contains "slow: joined value" '"value":"50"' "$BODY"
 check "the first subscription was not fed by the join's fetch" 1 "$(count_of ns_slow_a)"
